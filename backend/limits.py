@@ -1,0 +1,58 @@
+"""Every input and generation limit of the app, in one place.
+
+Each limit has a default and an environment variable that overrides it (read once, at import). The server
+enforces all of them: limits in the browser (e.g. a textbox's max_length) are conveniences, not protection,
+because the HTTP API bypasses them.
+"""
+
+import os
+
+
+def _int_from_env(name: str, default: int) -> int:
+    """An integer from the environment variable `name`, or `default` when it is unset or empty."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return int(float(value))  # accept "4e7" as well as "40000000"
+    except ValueError as error:
+        raise ValueError(f"Environment variable {name} must be a number, got {value!r}.") from error
+
+
+def _float_from_env(name: str, default: float) -> float:
+    """A float from the environment variable `name`, or `default` when it is unset or empty."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return float(value)
+    except ValueError as error:
+        raise ValueError(f"Environment variable {name} must be a number, got {value!r}.") from error
+
+
+MB = 1024 * 1024
+
+# --- images ---------------------------------------------------------------------------------------
+MAX_IMAGE_BYTES = _int_from_env("APP_MAX_IMAGE_BYTES", 25 * MB)  # encoded file size
+MAX_IMAGE_PIXELS = _int_from_env("APP_MAX_IMAGE_PIXELS", 40_000_000)  # width*height, checked before decoding
+MIN_IMAGE_SIDE = _int_from_env("APP_MIN_IMAGE_SIDE", 16)  # pixels; smaller images carry nothing to recognise
+MAX_IMAGE_ASPECT = _float_from_env("APP_MAX_IMAGE_ASPECT", 20.0)  # long side / short side
+# Formats Pillow may decode; everything else (SVG, PSD, EPS, ...) is refused before decoding.
+IMAGE_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF", "MPO")
+
+# --- audio ----------------------------------------------------------------------------------------
+MAX_AUDIO_BYTES = _int_from_env("APP_MAX_AUDIO_BYTES", 50 * MB)  # encoded file size
+MAX_AUDIO_SECONDS = _float_from_env("APP_MAX_AUDIO_SECONDS", 30 * 60)  # read from the header, before decoding
+MIN_AUDIO_SECONDS = _float_from_env("APP_MIN_AUDIO_SECONDS", 0.1)  # shorter clips hold no word
+
+# --- text -----------------------------------------------------------------------------------------
+MAX_TEXT_CHARS = _int_from_env("APP_MAX_TEXT_CHARS", 5_000)  # translation and speech synthesis input
+MAX_ITEMS = _int_from_env("APP_MAX_ITEMS", 50)  # zero-shot labels or detection queries per request
+MAX_ITEM_CHARS = _int_from_env("APP_MAX_ITEM_CHARS", 100)  # characters per label or query
+
+# --- model work -----------------------------------------------------------------------------------
+MAX_DEPTH_INPUT_SIDE = _int_from_env("APP_MAX_DEPTH_INPUT_SIDE", 640)  # long side fed to depth models, pixels
+MAX_TRANSLATION_NEW_TOKENS = _int_from_env("APP_MAX_TRANSLATION_NEW_TOKENS", 256)  # per translated piece
+MAX_TRANSCRIPTION_NEW_TOKENS = _int_from_env("APP_MAX_TRANSCRIPTION_NEW_TOKENS", 440)  # per 30 s window
+MAX_SPEECH_SEMANTIC_TOKENS = _int_from_env("APP_MAX_SPEECH_SEMANTIC_TOKENS", 768)  # Bark, per sentence (~15 s)
+MAX_SPEECH_SECONDS = _float_from_env("APP_MAX_SPEECH_SECONDS", 300.0)  # total synthesised audio

@@ -1,0 +1,402 @@
+"""The model cache: loads each catalog model the first time a request needs it and keeps it for the next.
+
+- Device: CUDA if present, else Apple MPS, else CPU; `APP_DEVICE=cpu|cuda|mps` forces one.
+- Dtype: float32 on CPU and MPS always (bf16/fp16 run 5-10x slower on most CPUs, and transformers 5 would
+  otherwise load a checkpoint in the dtype its config declares, e.g. float16 for whisper-large-v3); bfloat16 on
+  CUDA when supported, else float16. `APP_DTYPE=float32|float16|bfloat16` overrides it on CUDA only.
+- Memory budget: `APP_MEMORY_BUDGET` bytes (suffixes KB/MB/GB accepted). Before and after a load, least recently
+  used models are unloaded until the loaded set fits; a model larger than the whole budget still loads alone.
+- Source: `$MODELS_DIR/<org>/<name>/` when that folder exists (never the network), else the Hugging Face Hub
+  with its usual cache, which honours `HF_HUB_OFFLINE=1`.
+- Safety: `trust_remote_code=False` and safetensors weights only, for every model.
+"""
+
+import gc
+import logging
+import os
+import re
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from backend.catalog import CATALOG, ModelSpec, find_model
+from backend.errors import ModelUnavailableError
+
+logger = logging.getLogger(__name__)
+
+# The transformers class that loads each family's model; the processor always comes from AutoProcessor.
+MODEL_CLASS_BY_FAMILY: dict[str, str] = {
+    "clip": "AutoModelForZeroShotImageClassification",
+    "align": "AutoModelForZeroShotImageClassification",
+    "altclip": "AutoModelForZeroShotImageClassification",
+    "detr": "AutoModelForObjectDetection",
+    "owlvit": "AutoModelForZeroShotObjectDetection",
+    "owlv2": "AutoModelForZeroShotObjectDetection",
+    "glpn": "AutoModelForDepthEstimation",
+    "dpt": "AutoModelForDepthEstimation",
+    "depth_anything": "AutoModelForDepthEstimation",
+    "m2m100": "AutoModelForSeq2SeqLM",
+    "whisper": "AutoModelForSpeechSeq2Seq",
+    "wav2vec2": "AutoModelForCTC",
+    "bark": "AutoModelForTextToWaveform",
+    "vits": "AutoModelForTextToWaveform",
+}
+
+# Fraction of the device's memory the default budget allows for model weights; the rest is for activations,
+# the Python process and (on CPU) the operating system.
+DEFAULT_BUDGET_FRACTION = {"cuda": 0.8, "mps": 0.5, "cpu": 0.5}
+
+_SIZE_SUFFIXES = {"": 1, "B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3, "TB": 1024**4}
+
+
+@dataclass
+class LoadedModel:
+    """A model in the cache with its processor and bookkeeping."""
+
+    spec: ModelSpec
+    model: Any  # a transformers PreTrainedModel, in eval mode, on `device`
+    processor: Any  # what AutoProcessor gives for the checkpoint (processor, image processor or tokenizer)
+    device: torch.device
+    dtype: torch.dtype
+    bytes: int  # parameters + buffers, as placed on the device
+    load_seconds: float
+    last_used: float = 0.0  # time.time() of the last `get`
+    hits: int = 0  # `get` calls served without loading
+    # Per-model memo for task code (e.g. text embeddings of zero-shot labels); dropped with the model.
+    memo: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_bytes(text: str) -> int:
+    """Bytes from "8GB", "512 MB", "1.5e9" or "1073741824"."""
+    match = re.fullmatch(r"\s*([0-9.eE+]+)\s*([KMGT]?B?)\s*", text.upper())
+    if not match:
+        raise ValueError(f"Cannot read {text!r} as a size; write e.g. 8GB, 512MB or a number of bytes.")
+    return int(float(match.group(1)) * _SIZE_SUFFIXES[match.group(2)])
+
+
+def pick_device(requested: str | None = None) -> torch.device:
+    """The device for models: `requested` or `APP_DEVICE` when given, else CUDA, MPS, CPU in that order."""
+    name = (requested or os.environ.get("APP_DEVICE") or "auto").strip().lower()
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"Device {name!r} was requested but CUDA is not available here; use cpu or auto.")
+    if name == "mps" and not torch.backends.mps.is_available():
+        raise ValueError("Device 'mps' was requested but MPS is not available here; use cpu or auto.")
+    return torch.device(name)
+
+
+def pick_dtype(device: torch.device) -> torch.dtype:
+    """float32 off CUDA; on CUDA `APP_DTYPE` if set, else bfloat16 where supported, else float16."""
+    if device.type != "cuda":
+        return torch.float32
+    requested = os.environ.get("APP_DTYPE", "").strip().lower()
+    if requested:
+        return {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[requested]
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
+def default_budget_bytes(device: torch.device) -> int:
+    """`APP_MEMORY_BUDGET` if set, else a fraction of the device's total memory."""
+    configured = os.environ.get("APP_MEMORY_BUDGET", "").strip()
+    if configured:
+        return parse_bytes(configured)
+    if device.type == "cuda":
+        total = torch.cuda.get_device_properties(device).total_memory
+    else:  # CPU and MPS share system memory
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return int(total * DEFAULT_BUDGET_FRACTION[device.type])
+
+
+def local_model_folder(model_id: str) -> Path | None:
+    """`$MODELS_DIR/<org>/<name>` when MODELS_DIR is set and that folder exists, else None."""
+    models_dir = os.environ.get("MODELS_DIR", "").strip()
+    if not models_dir:
+        return None
+    folder = Path(models_dir).expanduser() / model_id
+    return folder if folder.is_dir() else None
+
+
+def hub_offline() -> bool:
+    """Whether the Hub may not be contacted (`HF_HUB_OFFLINE`, read now rather than at import)."""
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in {"1", "ON", "YES", "TRUE"}
+
+
+def model_bytes(model: torch.nn.Module) -> int:
+    """Bytes held by a model's parameters and buffers."""
+    tensors = list(model.parameters()) + list(model.buffers())
+    return sum(tensor.numel() * tensor.element_size() for tensor in tensors)
+
+
+def checkpoint_bytes(model_id: str, dtype: torch.dtype) -> int | None:
+    """An estimate of a model's size once loaded in `dtype`, from its local safetensors files; None if not local."""
+    folder = local_model_folder(model_id) or _cached_snapshot(model_id)
+    if folder is None:
+        return None
+    weights = list(Path(folder).glob("*.safetensors"))
+    if not weights:
+        return None
+    on_disk = sum(path.stat().st_size for path in weights)
+    # Checkpoints are stored in float32 or in 16 bits; assume the worse case for the estimate.
+    scale = 2 if dtype == torch.float32 else 1
+    stored_half = _config_declares_half(Path(folder))
+    return on_disk * scale if stored_half else on_disk
+
+
+def _cached_snapshot(model_id: str) -> Path | None:
+    """The folder of a model already in the Hugging Face cache, without any network call."""
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(snapshot_download(model_id, local_files_only=True))
+    except Exception:  # noqa: BLE001 - any failure simply means "not cached"
+        return None
+
+
+def _config_declares_half(folder: Path) -> bool:
+    """Whether config.json says the weights are stored in float16 or bfloat16."""
+    config = folder / "config.json"
+    text = config.read_text(errors="replace") if config.is_file() else ""
+    return bool(re.search(r'"(torch_)?dtype"\s*:\s*"(float16|bfloat16)"', text))
+
+
+def load_from_pretrained(spec: ModelSpec, device: torch.device, dtype: torch.dtype) -> tuple[Any, Any]:
+    """Load a catalog model and its processor with transformers; errors become ModelUnavailableError."""
+    import transformers
+
+    folder = local_model_folder(spec.id)
+    source = str(folder) if folder else spec.id
+    options = {"trust_remote_code": False, "local_files_only": folder is not None or hub_offline()}
+    model_class = getattr(transformers, MODEL_CLASS_BY_FAMILY[spec.family])
+    try:
+        processor = transformers.AutoProcessor.from_pretrained(source, **options)
+        model = model_class.from_pretrained(source, dtype=dtype, use_safetensors=True, **options)
+    except Exception as error:
+        raise ModelUnavailableError(_unavailable_message(spec.id, error, from_folder=folder is not None)) from error
+    model.to(device)
+    model.eval()
+    return model, processor
+
+
+def _unavailable_message(model_id: str, error: Exception, from_folder: bool) -> str:
+    """A sentence that names the model, says what went wrong and how to fix it, without paths."""
+    text = f"{type(error).__name__}: {error}".lower()
+    missing = any(word in text for word in ("not found", "does not appear to have", "no such file", "offline",
+                                            "couldn't connect", "cannot find", "connection", "localentrynotfound"))
+    if from_folder and missing:
+        return (f"The model {model_id} is incomplete in MODELS_DIR (a file is missing). "
+                f"Copy the whole checkpoint into MODELS_DIR/{model_id}/ and try again.")
+    if missing and (hub_offline() or "offline" in text or "localentrynotfound" in text):
+        return (f"The model {model_id} is not available offline. Download it once with network access "
+                f"(hf download {model_id}), or put its files in MODELS_DIR/{model_id}/, then try again.")
+    if missing:
+        return (f"The model {model_id} could not be downloaded from the Hugging Face Hub. Check the network "
+                f"connection, or put its files in MODELS_DIR/{model_id}/, then try again.")
+    if "safetensorerror" in text or ("safetensors" in text and any(
+            word in text for word in ("header", "deserializ", "incomplete", "invalid"))):
+        return (f"The weights of {model_id} are corrupt or incomplete. Delete the model's files (Hub cache or "
+                f"MODELS_DIR/{model_id}/) and download them again.")
+    if "safetensors" in text:
+        return f"The model {model_id} has no safetensors weights; this app loads only safetensors files."
+    return f"The model {model_id} could not be loaded ({type(error).__name__}). Check its files and try again."
+
+
+def free_device_memory(device: torch.device) -> None:
+    """Return freed memory to the system or driver after models are dropped."""
+    gc.collect()
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+    elif device.type == "mps":
+        torch.mps.empty_cache()
+
+
+Loader = Callable[[ModelSpec, torch.device, torch.dtype], tuple[Any, Any]]
+
+
+class ModelCache:
+    """Loaded models by Hub id, least recently used first, kept under a byte budget."""
+
+    def __init__(self, loader: Loader = load_from_pretrained, device: torch.device | None = None,
+                 budget_bytes: int | None = None, measure: Callable[[Any], int] = model_bytes) -> None:
+        self.loader = loader
+        self.measure = measure
+        self.device = device or pick_device()
+        self.dtype = pick_dtype(self.device)
+        self.budget_bytes = budget_bytes if budget_bytes is not None else default_budget_bytes(self.device)
+        self._models: OrderedDict[str, LoadedModel] = OrderedDict()  # least recently used first
+        self._lock = threading.Lock()  # guards _models and _load_locks
+        self._load_locks: dict[str, threading.Lock] = {}  # one per model id: concurrent first requests load once
+
+    def get(self, model_id: str) -> LoadedModel:
+        """The loaded model for a catalog id, loading it first if needed."""
+        spec = self._spec(model_id)
+        loaded = self._hit(model_id)
+        if loaded:
+            return loaded
+        with self._load_lock(model_id):
+            loaded = self._hit(model_id)  # another thread may have loaded it while we waited
+            if loaded:
+                return loaded
+            return self._load(spec)
+
+    def is_loaded(self, model_id: str) -> bool:
+        """Whether a model is in the cache now."""
+        with self._lock:
+            return model_id in self._models
+
+    def preload(self, model_ids: Iterable[str]) -> list[LoadedModel]:
+        """Load several models now (e.g. at start-up), in order; later ones may evict earlier ones."""
+        return [self.get(model_id) for model_id in model_ids]
+
+    def unload(self, model_id: str) -> bool:
+        """Drop one model and free its memory; False if it was not loaded."""
+        with self._lock:
+            loaded = self._models.pop(model_id, None)
+        if loaded is None:
+            return False
+        del loaded
+        free_device_memory(self.device)
+        logger.info("Unloaded %s", model_id)
+        return True
+
+    def unload_all(self) -> None:
+        """Drop every model and free their memory."""
+        with self._lock:
+            self._models.clear()
+        free_device_memory(self.device)
+
+    def status(self) -> dict[str, Any]:
+        """The cache's state as JSON-able data: device, dtype, budget, and each loaded model."""
+        with self._lock:
+            models = [
+                {
+                    "id": loaded.spec.id,
+                    "task": loaded.spec.task,
+                    "label": loaded.spec.label,
+                    "device": str(loaded.device),
+                    "dtype": str(loaded.dtype).removeprefix("torch."),
+                    "bytes": loaded.bytes,
+                    "load_seconds": round(loaded.load_seconds, 3),
+                    "last_used": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(loaded.last_used)),
+                    "hits": loaded.hits,
+                }
+                for loaded in reversed(self._models.values())  # most recently used first
+            ]
+        return {
+            "device": str(self.device),
+            "device_name": _device_name(self.device),
+            "dtype": str(self.dtype).removeprefix("torch."),
+            "budget_bytes": self.budget_bytes,
+            "used_bytes": sum(model["bytes"] for model in models),
+            "models": models,
+        }
+
+    def _spec(self, model_id: str) -> ModelSpec:
+        """The catalog entry of a model id; unknown ids are a ValueError naming the choices."""
+        spec = find_model(model_id)
+        if spec is None:
+            raise ValueError(f"Unknown model {model_id!r}. Choose one of: {', '.join(s.id for s in CATALOG)}.")
+        return spec
+
+    def _hit(self, model_id: str) -> LoadedModel | None:
+        """The loaded model, marked as just used, or None."""
+        with self._lock:
+            loaded = self._models.get(model_id)
+            if loaded is not None:
+                self._models.move_to_end(model_id)
+                loaded.hits += 1
+                loaded.last_used = time.time()
+            return loaded
+
+    def _load_lock(self, model_id: str) -> threading.Lock:
+        """The lock that serialises loads of one model id."""
+        with self._lock:
+            return self._load_locks.setdefault(model_id, threading.Lock())
+
+    def _load(self, spec: ModelSpec) -> LoadedModel:
+        """Load a model, making room first when its size can be estimated, and insert it."""
+        estimate = checkpoint_bytes(spec.id, self.dtype)
+        if estimate is not None:
+            self._evict_until_fits(estimate)
+        logger.info("Loading %s on %s (%s)", spec.id, self.device, self.dtype)
+        started = time.perf_counter()
+        model, processor = self.loader(spec, self.device, self.dtype)
+        seconds = time.perf_counter() - started
+        size = self.measure(model)
+        if size > self.budget_bytes:
+            logger.warning("%s needs %.2f GB, more than the whole budget of %.2f GB; it is loaded alone.",
+                           spec.id, size / 1e9, self.budget_bytes / 1e9)
+        self._evict_until_fits(size)
+        loaded = LoadedModel(spec=spec, model=model, processor=processor, device=self.device, dtype=self.dtype,
+                             bytes=size, load_seconds=seconds, last_used=time.time())
+        with self._lock:
+            self._models[spec.id] = loaded
+        logger.info("Loaded %s in %.1f s (%.0f MB)", spec.id, seconds, size / 1e6)
+        return loaded
+
+    def _evict_until_fits(self, incoming_bytes: int) -> None:
+        """Unload least recently used models until `incoming_bytes` more fit in the budget (or none is left)."""
+        evicted = []
+        with self._lock:
+            while self._models and sum(m.bytes for m in self._models.values()) + incoming_bytes > self.budget_bytes:
+                model_id, _ = self._models.popitem(last=False)
+                evicted.append(model_id)
+        if evicted:
+            logger.info("Unloaded %s to stay within the memory budget", ", ".join(evicted))
+            free_device_memory(self.device)
+
+
+def _device_name(device: torch.device) -> str:
+    """A human name for the device, e.g. the GPU model."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    if device.type == "mps":
+        return "Apple GPU (MPS)"
+    return f"CPU ({os.cpu_count()} cores, {torch.get_num_threads()} torch threads)"
+
+
+# The app's one cache; task modules get their models from here.
+CACHE = ModelCache()
+
+
+def configure(device: str | None = None) -> ModelCache:
+    """Replace the app's cache with a new one on `device` (None: APP_DEVICE or automatic), unloading all models."""
+    global CACHE
+    CACHE.unload_all()
+    CACHE = ModelCache(device=pick_device(device))
+    return CACHE
+
+
+def get(model_id: str) -> LoadedModel:
+    """The loaded model for a catalog id, from the app's cache."""
+    return CACHE.get(model_id)
+
+
+def unload(model_id: str) -> bool:
+    """Unload one model from the app's cache."""
+    return CACHE.unload(model_id)
+
+
+def unload_all() -> None:
+    """Unload every model from the app's cache."""
+    CACHE.unload_all()
+
+
+def preload(model_ids: Iterable[str]) -> list[LoadedModel]:
+    """Load models into the app's cache now."""
+    return CACHE.preload(model_ids)
+
+
+def status() -> dict[str, Any]:
+    """The app's cache state."""
+    return CACHE.status()

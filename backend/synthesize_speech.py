@@ -1,0 +1,103 @@
+"""Text to speech: text of any length up to the limit -> mono audio, with a voice preset for Bark.
+
+Long text is split into sentence groups that the model renders well (Bark: about 13 s of speech each), each is
+generated with the same voice, and the pieces are joined with a short pause.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from backend import inputs, models
+from backend.catalog import ModelSpec, resolve_model
+from backend.errors import InputError
+from backend.limits import MAX_SPEECH_SEMANTIC_TOKENS, MAX_TEXT_CHARS
+from backend.sentences import pack, split_paragraphs
+
+# Characters per generated piece: Bark renders about 13 s per call (~200 characters of English);
+# VITS takes longer pieces but memory grows with the length.
+MAX_PIECE_CHARS = {"bark": 200, "vits": 400}
+PAUSE_SECONDS = 0.25  # silence between pieces
+
+
+@dataclass
+class SpeechResult:
+    """Synthesised speech: mono float32 samples in [-1, 1] at `sampling_rate`."""
+
+    model: str
+    sampling_rate: int  # Hz
+    audio: np.ndarray  # (samples,) float32
+    voice: str  # the preset used, "" for single-voice models
+
+    @property
+    def duration_s(self) -> float:
+        """Length of the audio in seconds."""
+        return len(self.audio) / self.sampling_rate
+
+    def to_json(self) -> dict[str, Any]:
+        """The API's JSON form: {"model", "sampling_rate", "duration_s", "voice"}."""
+        return {"model": self.model, "sampling_rate": self.sampling_rate,
+                "duration_s": round(self.duration_s, 3), "voice": self.voice}
+
+
+def synthesize_speech(text: str, model: str | None = None, voice: str | None = None) -> SpeechResult:
+    """Speak a text; `voice` is a Bark preset such as "v2/en_speaker_6" (None or "": the model's default)."""
+    spec = resolve_model("synthesize_speech", model)
+    preset = pick_voice(voice, spec)
+    text = inputs.clean_text(text, max_chars=MAX_TEXT_CHARS, what="text to speak")
+    limit = MAX_PIECE_CHARS[spec.family]
+    pieces = [piece for paragraph in split_paragraphs(text) for piece in pack(paragraph, lambda p: len(p) <= limit)]
+    loaded = models.get(spec.id)
+    rate = sampling_rate(loaded)
+    pause = np.zeros(int(PAUSE_SECONDS * rate), dtype=np.float32)
+    parts: list[np.ndarray] = []
+    with torch.inference_mode():
+        for piece in pieces:
+            if parts:
+                parts.append(pause)
+            parts.append(speak_bark(loaded, piece, preset) if spec.family == "bark" else speak_vits(loaded, piece))
+    audio = np.clip(np.concatenate(parts), -1.0, 1.0).astype(np.float32)
+    if not np.any(audio):
+        raise InputError("The text has nothing this voice can pronounce; write words in the model's language.")
+    return SpeechResult(model=spec.id, sampling_rate=rate, audio=audio, voice=preset)
+
+
+def pick_voice(voice: str | None, spec: ModelSpec) -> str:
+    """The preset to use: the one asked for if the model has it, the default when none is asked for, "" if single-voice."""
+    voice = (voice or "").strip()
+    if not spec.voices:
+        return ""  # single-voice model: any preset asked for is ignored, so callers may keep one default voice
+    if not voice:
+        return spec.default_voice
+    if voice not in spec.voices:
+        raise InputError(f"Unknown voice {voice[:40]!r}; use a preset such as {spec.default_voice}.")
+    return voice
+
+
+def sampling_rate(loaded: models.LoadedModel) -> int:
+    """The model's output rate in Hz: Bark keeps it in its generation config, VITS in its config."""
+    if loaded.spec.family == "bark":
+        return int(loaded.model.generation_config.sample_rate)
+    return int(loaded.model.config.sampling_rate)
+
+
+def speak_bark(loaded: models.LoadedModel, text: str, voice: str) -> np.ndarray:
+    """One piece through Bark's text -> semantic -> coarse -> fine -> codec stages, bounded in length."""
+    encoded = loaded.processor(text, voice_preset=voice, return_tensors="pt").to(loaded.device)
+    encoded["history_prompt"] = encoded["history_prompt"].to(loaded.device)  # a nested batch `.to` skips
+    # The coarse and fine stages produce a length proportional to the semantic tokens, so bounding the
+    # semantic stage bounds the whole generation even if a model never emits its stop token. At least one
+    # semantic token is needed: the codec fails on an empty sequence.
+    audio = loaded.model.generate(**encoded, semantic_max_new_tokens=MAX_SPEECH_SEMANTIC_TOKENS,
+                                  semantic_min_new_tokens=1, do_sample=True)
+    return audio[0].float().cpu().numpy()
+
+
+def speak_vits(loaded: models.LoadedModel, text: str) -> np.ndarray:
+    """One piece through VITS (MMS-TTS): a single forward pass."""
+    encoded = loaded.processor(text, return_tensors="pt").to(loaded.device)
+    if encoded["input_ids"].shape[-1] == 0:  # nothing left after the tokenizer's normalisation, e.g. only emoji
+        return np.zeros(0, dtype=np.float32)
+    return loaded.model(**encoded).waveform[0].float().cpu().numpy()

@@ -1,0 +1,102 @@
+"""Translation between any two of M2M100's 100 languages.
+
+transformers 5 has no translation pipeline: the text is tokenized with the source language set, and `generate`
+is forced to start with the target language token. Text longer than a piece the model handles well is split by
+paragraph, then sentence, translated as one batch, and joined back in order.
+"""
+
+import threading
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+
+from backend import inputs, models
+from backend.catalog import ModelSpec, resolve_model
+from backend.errors import InputError
+from backend.languages import find_language
+from backend.limits import MAX_TEXT_CHARS, MAX_TRANSLATION_NEW_TOKENS
+from backend.sentences import pack, split_paragraphs
+
+# Longest piece sent to the model, in tokens; M2M100 was trained on sentences and degrades on long inputs.
+MAX_PIECE_TOKENS = 200
+# Pieces per generate call: bounds the memory of beam search on long texts.
+BATCH_SIZE = 8
+# Scripts written without spaces between sentences.
+NO_SPACE_LANGUAGES = {"zh", "ja", "th", "lo", "km", "my", "yue"}
+
+
+@dataclass
+class TranslationResult:
+    """A translation and the languages it went between (codes, e.g. "fr")."""
+
+    model: str
+    source_language: str
+    target_language: str
+    translation: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The API's JSON form: {"model", "source_language", "target_language", "translation"}."""
+        return asdict(self)
+
+
+def translate(text: str, source_language: str, target_language: str, model: str | None = None) -> TranslationResult:
+    """Translate text; languages are English names ("French") or codes ("fr")."""
+    spec = resolve_model("translate", model)
+    source = language_code(source_language, spec, "source")
+    target = language_code(target_language, spec, "target")
+    text = inputs.clean_text(text, max_chars=MAX_TEXT_CHARS, what="text to translate")
+    loaded = models.get(spec.id)
+    tokenizer = loaded.processor
+    paragraphs = [pack(paragraph, lambda piece: token_count(tokenizer, piece) <= MAX_PIECE_TOKENS)
+                  for paragraph in split_paragraphs(text)]
+    translated = translate_pieces(loaded, [piece for pieces in paragraphs for piece in pieces], source, target)
+    separator = "" if target in NO_SPACE_LANGUAGES else " "
+    lines, start = [], 0
+    for pieces in paragraphs:
+        lines.append(separator.join(translated[start : start + len(pieces)]))
+        start += len(pieces)
+    return TranslationResult(model=spec.id, source_language=source, target_language=target,
+                             translation="\n".join(lines))
+
+
+def language_code(language: str | None, spec: ModelSpec, role: str) -> str:
+    """The model's code for a language name or code; an InputError names the problem otherwise."""
+    code = find_language(language or "", spec.languages)
+    if code is None:
+        shown = str(language or "").strip()[:40]
+        raise InputError(f"Unknown {role} language {shown!r}. Use an English name such as French or a code such as "
+                         f"fr; {spec.label} knows {len(spec.languages)} languages.")
+    return code
+
+
+def token_count(tokenizer: Any, text: str) -> int:
+    """How many tokens the tokenizer makes of a text, special tokens included."""
+    return len(tokenizer(text, add_special_tokens=True)["input_ids"])
+
+
+def translate_pieces(loaded: models.LoadedModel, pieces: list[str], source: str, target: str) -> list[str]:
+    """The translation of each piece, in order, batched."""
+    tokenizer = loaded.processor
+    # `src_lang` is state on the shared tokenizer: set and use it under one lock per model.
+    lock: threading.Lock = loaded.memo.setdefault("tokenizer_lock", threading.Lock())
+    results: list[str] = []
+    for start in range(0, len(pieces), BATCH_SIZE):
+        batch = pieces[start : start + BATCH_SIZE]
+        with lock:
+            tokenizer.src_lang = source
+            encoded = tokenizer(batch, return_tensors="pt", padding=True, truncation=True,
+                                max_length=MAX_PIECE_TOKENS * 2)
+        with torch.inference_mode():
+            generated = loaded.model.generate(
+                **encoded.to(loaded.device),
+                forced_bos_token_id=tokenizer.get_lang_id(target),
+                max_new_tokens=MAX_TRANSLATION_NEW_TOKENS,
+            )
+        # Language tokens are dropped by id: transformers 5.23's M2M100Tokenizer does not always register them
+        # as special tokens, so skip_special_tokens alone can leave "__en__" in the text.
+        language_ids = set(tokenizer.lang_code_to_id.values())
+        rows = [[token for token in row.tolist() if token not in language_ids] for row in generated]
+        results.extend(text.strip() for text in tokenizer.batch_decode(rows, skip_special_tokens=True))
+    return results
+

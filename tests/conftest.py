@@ -1,0 +1,85 @@
+"""Session fixtures: every catalog model as a tiny random checkpoint under a temporary MODELS_DIR, fully offline."""
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+# Before anything imports huggingface_hub: no test may reach the network or a developer's own Hub cache.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="hf-home-")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import pytest  # noqa: E402
+
+from tests.tiny_models import build_all  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A MODELS_DIR holding a tiny random model in the standard layout for every catalog id, set in the environment."""
+    folder = build_all(tmp_path_factory.mktemp("models"))
+    previous = os.environ.get("MODELS_DIR")
+    os.environ["MODELS_DIR"] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop("MODELS_DIR", None)
+    else:
+        os.environ["MODELS_DIR"] = previous
+
+
+@pytest.fixture(scope="session")
+def photo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A photo-sized (1600x1200) JPEG with a smooth background and a few solid shapes."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    height, width = 1200, 1600
+    rows, cols = np.mgrid[0:height, 0:width]
+    pixels = np.stack([cols * 255 // width, rows * 255 // height, np.full_like(rows, 96)], axis=-1).astype(np.uint8)
+    picture = Image.fromarray(pixels)
+    draw = ImageDraw.Draw(picture)
+    draw.ellipse((200, 300, 700, 900), fill=(220, 180, 40))
+    draw.rectangle((900, 200, 1400, 1000), fill=(30, 60, 200))
+    path = tmp_path_factory.mktemp("images") / "photo.jpg"
+    picture.save(path, quality=90)
+    return path
+
+
+def speech_like(seconds: float, rate: int = 16_000) -> "np.ndarray":
+    """Voiced-sounding audio: a 120-240 Hz gliding pitch with harmonics, in 0.3 s syllables, float32 in [-1, 1]."""
+    import numpy as np
+
+    time_s = np.arange(int(seconds * rate)) / rate
+    pitch = 180 + 60 * np.sin(2 * np.pi * 0.5 * time_s)  # Hz
+    phase = 2 * np.pi * np.cumsum(pitch) / rate
+    voiced = sum(np.sin(k * phase) / k for k in range(1, 6))
+    syllables = 0.5 * (1 + np.sin(2 * np.pi * time_s / 0.3)) ** 2 / 4
+    return (0.3 * voiced * syllables).astype(np.float32)
+
+
+@pytest.fixture(scope="session")
+def speech_3s(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """3 s of speech-like audio, a 16 kHz mono WAV."""
+    import soundfile
+
+    path = tmp_path_factory.mktemp("audio") / "speech_3s.wav"
+    soundfile.write(path, speech_like(3.0), 16_000)
+    return path
+
+
+@pytest.fixture(scope="session")
+def speech_45s(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """45 s of speech-like audio, a 16 kHz mono WAV: longer than one 30 s Whisper window."""
+    import soundfile
+
+    path = tmp_path_factory.mktemp("audio") / "speech_45s.wav"
+    soundfile.write(path, speech_like(45.0), 16_000)
+    return path
+
+
+def ids_for(task: str) -> list[str]:
+    """Catalog ids of one task, for parametrize."""
+    from backend.catalog import models_for
+
+    return [spec.id for spec in models_for(task)]

@@ -1,0 +1,118 @@
+"""The launched app through its HTTP API: exactly the six public endpoints, each called by keyword with gradio_client."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from gradio_client import Client, handle_file
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+PUBLIC_API = {
+    "/classify_image": ["image", "labels", "model", "template"],
+    "/detect_objects": ["image", "queries", "model", "threshold"],
+    "/estimate_depth": ["image", "model", "colormap"],
+    "/translate": ["text", "source_language", "target_language", "model"],
+    "/transcribe": ["audio", "model", "language", "task"],
+    "/synthesize_speech": ["text", "model", "voice"],
+}
+REQUIRED = {"/classify_image": {"image", "labels"}, "/detect_objects": {"image"}, "/estimate_depth": {"image"},
+            "/translate": {"text", "source_language", "target_language"}, "/transcribe": {"audio"},
+            "/synthesize_speech": {"text"}}
+
+
+@pytest.fixture(scope="module")
+def app_url(models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app served on a free localhost port for this module's tests."""
+    import app
+
+    app.demo.launch(server_name="127.0.0.1", server_port=None, prevent_thread_lock=True, quiet=True,
+                    show_error=False, max_file_size=app.MAX_FILE_SIZE, enable_monitoring=False)
+    yield app.demo.local_url
+    app.demo.close()
+
+
+@pytest.fixture(scope="module")
+def client(app_url: str, tmp_path_factory: pytest.TempPathFactory) -> Client:
+    """A gradio_client for the app, downloading files into a temporary folder."""
+    return Client(app_url, verbose=False, download_files=str(tmp_path_factory.mktemp("downloads")))
+
+
+def test_the_api_lists_exactly_the_six_endpoints_with_their_parameters(client: Client) -> None:
+    api = client.view_api(print_info=False, return_format="dict")
+    endpoints = api["named_endpoints"]
+    assert set(endpoints) == set(PUBLIC_API)
+    assert api["unnamed_endpoints"] == {}
+    for name, parameters in PUBLIC_API.items():
+        listed = endpoints[name]["parameters"]
+        assert [parameter["parameter_name"] for parameter in listed] == parameters
+        required = {parameter["parameter_name"] for parameter in listed if not parameter["parameter_has_default"]}
+        assert required == REQUIRED[name], name
+
+
+@pytest.mark.parametrize("model", [None, "openai/clip-vit-base-patch32", "BAAI/AltCLIP"])
+def test_classify_image(client: Client, model: str | None) -> None:
+    extra = {"model": model} if model else {}
+    *_, result = client.predict(image=handle_file(ASSETS / "images" / "chelsea.jpg"), labels="cat, dog, car",
+                                api_name="/classify_image", **extra)
+    assert result["model"] == (model or "openai/clip-vit-large-patch14")
+    assert sorted(item["label"] for item in result["labels"]) == ["car", "cat", "dog"]
+    assert sum(item["score"] for item in result["labels"]) == pytest.approx(1.0, abs=1e-4)
+
+
+@pytest.mark.parametrize(("queries", "model", "expected_model"), [
+    ("", None, "facebook/detr-resnet-50"),
+    ("a cat, a dog", "google/owlv2-base-patch16-ensemble", "google/owlv2-base-patch16-ensemble"),
+])
+def test_detect_objects(client: Client, queries: str, model: str | None, expected_model: str) -> None:
+    extra = {"model": model} if model else {}
+    *_, result = client.predict(image=handle_file(ASSETS / "images" / "astronaut.jpg"), queries=queries,
+                                threshold=0.0, api_name="/detect_objects", **extra)
+    assert result["model"] == expected_model
+    assert result["detections"] and all(len(item["box"]) == 4 for item in result["detections"])
+
+
+@pytest.mark.parametrize("model", [None, "depth-anything/Depth-Anything-V2-Small-hf"])
+def test_estimate_depth(client: Client, model: str | None) -> None:
+    extra = {"model": model} if model else {}
+    comparison, png, npy, summary_text, result = client.predict(
+        image=handle_file(ASSETS / "images" / "coffee.jpg"), api_name="/estimate_depth", **extra)
+    assert result["model"] == (model or "vinvino02/glpn-nyu")
+    assert result["metric"] is (model is None)
+    assert Path(png).suffix == ".png" and Path(npy).suffix == ".npy"
+    assert result["min"] <= result["max"]
+
+
+@pytest.mark.parametrize(("source", "target", "model"), [("French", "English", None),
+                                                         ("zh", "en", "facebook/m2m100_1.2B")])
+def test_translate(client: Client, source: str, target: str, model: str | None) -> None:
+    extra = {"model": model} if model else {}
+    translation, result = client.predict(text="Bonjour tout le monde.", source_language=source,
+                                         target_language=target, api_name="/translate", **extra)
+    assert result["translation"] == translation
+    assert result["target_language"] == "en" and result["model"] == (model or "facebook/m2m100_418M")
+
+
+@pytest.mark.parametrize(("model", "language"), [(None, "auto"), ("facebook/wav2vec2-base-960h", "auto"),
+                                                 ("openai/whisper-base", "fr")])
+def test_transcribe(client: Client, model: str | None, language: str) -> None:
+    extra = {"model": model} if model else {}
+    text, detected, segments, subtitles, result = client.predict(
+        audio=handle_file(ASSETS / "audio" / "en.wav"), language=language, api_name="/transcribe", **extra)
+    assert result["model"] == (model or "openai/whisper-large-v3-turbo")
+    assert result["text"] == text
+    assert sorted(Path(path).suffix for path in subtitles) == [".srt", ".vtt"]
+
+
+@pytest.mark.parametrize(("model", "voice"), [(None, None), ("facebook/mms-tts-eng", None),
+                                              ("suno/bark", "v2/fr_speaker_1")])
+def test_synthesize_speech(client: Client, model: str | None, voice: str | None) -> None:
+    extra = {key: value for key, value in {"model": model, "voice": voice}.items() if value}
+    audio_path, result = client.predict(text="Hello there.", api_name="/synthesize_speech", **extra)
+    assert result["model"] == (model or "suno/bark-small")
+    assert Path(audio_path).suffix == ".wav" and result["duration_s"] > 0
+    assert result["voice"] == ("" if model == "facebook/mms-tts-eng" else voice or "v2/en_speaker_6")
+
+
+def test_a_user_mistake_comes_back_as_our_message(client: Client) -> None:
+    with pytest.raises(Exception, match="Unknown source language"):
+        client.predict(text="Hello", source_language="Klingon", target_language="fr", api_name="/translate")

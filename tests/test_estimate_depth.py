@@ -1,0 +1,82 @@
+"""Depth estimation on every catalog model, against the transformers pipeline, with bounded model input."""
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from backend import models
+from backend.catalog import find_model
+from backend.errors import InputError
+from backend.estimate_depth import COLORMAPS, depth_npy, depth_png16, estimate_depth
+from backend.limits import MAX_DEPTH_INPUT_SIDE
+from tests.conftest import ids_for
+
+
+@pytest.mark.parametrize("model_id", ids_for("estimate_depth"))
+def test_depth_has_the_input_resolution_and_a_colour_rendering(models_dir: Path, photo: Path, model_id: str) -> None:
+    result = estimate_depth(photo, model=model_id)
+    summary = result.to_json()
+    json.dumps(summary)
+    assert summary["model"] == model_id
+    assert (summary["width"], summary["height"]) == (1600, 1200)
+    assert result.depth.shape == (1200, 1600) and result.depth.dtype == np.float32
+    assert np.isfinite(result.depth).all()
+    assert summary["min"] == pytest.approx(float(result.depth.min()))
+    assert summary["max"] == pytest.approx(float(result.depth.max()))
+    assert summary["metric"] is find_model(model_id).metric_depth
+    rendering = np.asarray(result.image)
+    assert result.image.mode == "RGB" and rendering.shape == (1200, 1600, 3)
+    assert np.abs(rendering[..., 0].astype(int) - rendering[..., 2]).max() > 50  # a colormap, not grey
+
+
+def test_glpn_is_metric_and_the_others_relative() -> None:
+    assert [find_model(model_id).metric_depth for model_id in ids_for("estimate_depth")] == [True, False, False]
+
+
+@pytest.mark.parametrize("model_id", ids_for("estimate_depth"))
+def test_the_model_sees_a_bounded_image(models_dir: Path, photo: Path, model_id: str,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    loaded = models.get(model_id)
+    seen = []
+    forward = loaded.model.forward
+    monkeypatch.setattr(loaded.model, "forward", lambda **kw: seen.append(kw["pixel_values"].shape) or forward(**kw))
+    estimate_depth(photo, model=model_id)
+    (shape,) = seen
+    assert max(shape[-2:]) <= MAX_DEPTH_INPUT_SIDE + 32  # processors may round up to a multiple of 32
+
+
+@pytest.mark.parametrize("model_id", ids_for("estimate_depth"))
+def test_depth_matches_the_pipeline_for_an_image_within_the_bound(models_dir: Path, model_id: str,
+                                                                  tmp_path: Path) -> None:
+    from transformers import pipeline
+
+    small = Image.effect_mandelbrot((320, 240), (-2, -1.2, 1, 1.2), 50).convert("RGB")
+    path = tmp_path / "small.png"
+    small.save(path)
+    loaded = models.get(model_id)
+    reference = pipeline("depth-estimation", model=loaded.model, image_processor=loaded.processor)
+    expected = reference(small)["predicted_depth"].numpy()
+    ours = estimate_depth(path, model=model_id).depth
+    np.testing.assert_allclose(ours, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_colormap_choice_changes_the_rendering_and_unknown_ones_are_refused(models_dir: Path, photo: Path) -> None:
+    inferno = np.asarray(estimate_depth(photo, colormap="inferno").image)
+    viridis = np.asarray(estimate_depth(photo, colormap="viridis").image)
+    assert "viridis" in COLORMAPS and not np.array_equal(inferno, viridis)
+    with pytest.raises(InputError, match="colormap"):
+        estimate_depth(photo, colormap="rainbow-unicorn")
+
+
+def test_downloads_hold_the_depth(models_dir: Path, photo: Path) -> None:
+    metric = estimate_depth(photo, model="vinvino02/glpn-nyu")
+    png = Image.open(io.BytesIO(depth_png16(metric)))
+    assert png.mode.startswith("I;16") and png.size == (1600, 1200)
+    millimetres = np.asarray(png).astype(np.float32)
+    np.testing.assert_allclose(millimetres, np.clip(metric.depth * 1000, 0, 65535).round(), atol=1)
+    raw = np.load(io.BytesIO(depth_npy(metric)), allow_pickle=False)
+    np.testing.assert_array_equal(raw, metric.depth)

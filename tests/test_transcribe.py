@@ -1,0 +1,85 @@
+"""Speech recognition on every catalog model with short and long audio, its options, and the subtitle writers."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+from backend.catalog import find_model
+from backend.errors import InputError
+from backend.transcribe import Segment, group_words, to_srt, to_vtt, transcribe
+from tests.conftest import ids_for, speech_like
+
+
+def check_result(result: dict, model_id: str, duration: float) -> None:
+    """The documented JSON shape; segments ordered and inside the audio."""
+    json.dumps(result)
+    assert set(result) == {"model", "text", "language", "segments"}
+    assert result["model"] == model_id and isinstance(result["text"], str)
+    for segment in result["segments"]:
+        assert 0.0 <= segment["start"] <= segment["end"] <= duration + 1e-6
+        assert segment["text"] == segment["text"].strip() and segment["text"]
+    starts = [segment["start"] for segment in result["segments"]]
+    assert starts == sorted(starts)
+
+
+@pytest.mark.parametrize("model_id", ids_for("transcribe"))
+@pytest.mark.parametrize("clip", ["speech_3s", "speech_45s"])
+def test_transcribes_short_and_long_audio(models_dir: Path, model_id: str, clip: str,
+                                          request: pytest.FixtureRequest) -> None:
+    path = request.getfixturevalue(clip)
+    duration = soundfile.info(path).duration
+    result = transcribe(path, model=model_id).to_json()
+    check_result(result, model_id, duration)
+    spec = find_model(model_id)
+    assert result["language"] in spec.languages  # detected (Whisper) or the model's only language (wav2vec2)
+
+
+@pytest.mark.parametrize("model_id", ["openai/whisper-base", "openai/whisper-large-v3-turbo"])
+def test_whisper_takes_a_language_and_can_translate(models_dir: Path, speech_3s: Path, model_id: str) -> None:
+    result = transcribe(speech_3s, model=model_id, language="French", task="translate")
+    assert result.language == "fr"
+    check_result(result.to_json(), model_id, 3.0)
+
+
+def test_long_whisper_audio_has_segments_past_the_first_window(models_dir: Path, speech_45s: Path) -> None:
+    result = transcribe(speech_45s, model="openai/whisper-base", language="en")
+    assert result.segments and max(segment.end for segment in result.segments) > 30.0
+
+
+def test_audio_given_as_rate_and_samples(models_dir: Path) -> None:
+    samples = (speech_like(3.0, rate=44_100) * 32767).astype(np.int16)  # what a microphone component gives
+    result = transcribe((44_100, np.stack([samples, samples], axis=1)), model="facebook/wav2vec2-base-960h")
+    check_result(result.to_json(), "facebook/wav2vec2-base-960h", 3.0)
+
+
+@pytest.mark.parametrize(("model_id", "language", "task", "message"), [
+    ("facebook/wav2vec2-base-960h", "auto", "translate", "cannot translate"),
+    ("facebook/wav2vec2-base-960h", "French", "transcribe", "does not know the language"),
+    ("openai/whisper-base", "Klingon", "transcribe", "does not know the language"),
+    ("openai/whisper-base", "auto", "summarise", "must be 'transcribe' or 'translate'"),
+])
+def test_bad_options_are_refused_with_a_message(speech_3s: Path, model_id: str, language: str, task: str,
+                                                message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        transcribe(speech_3s, model=model_id, language=language, task=task)
+
+
+def test_words_are_grouped_at_pauses_and_by_length() -> None:
+    words = [Segment(0.0, 0.4, "hello"), Segment(0.5, 0.9, "there"), Segment(2.0, 2.3, "after"),
+             Segment(2.4, 2.8, "pause")] + [Segment(3.0 + n * 0.5, 3.4 + n * 0.5, f"w{n}") for n in range(20)]
+    segments = group_words(words)
+    assert segments[0] == Segment(0.0, 0.9, "hello there")
+    assert segments[1].text.startswith("after pause")
+    assert all(segment.end - segment.start <= 8.0 for segment in segments)
+    assert " ".join(segment.text for segment in segments).split() == [word.text for word in words]
+
+
+def test_subtitle_writers() -> None:
+    segments = [Segment(0.0, 1.5, "Hello."), Segment(3661.25, 3662.0, "An hour later.")]
+    assert to_srt(segments) == ("1\n00:00:00,000 --> 00:00:01,500\nHello.\n\n"
+                                "2\n01:01:01,250 --> 01:01:02,000\nAn hour later.\n")
+    assert to_vtt(segments) == ("WEBVTT\n\n00:00:00.000 --> 00:00:01.500\nHello.\n\n"
+                                "01:01:01.250 --> 01:01:02.000\nAn hour later.\n")

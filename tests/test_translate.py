@@ -1,0 +1,94 @@
+"""Translation on both M2M100 models: languages by name or code, long texts split and joined, plain generate parity."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from backend import models
+from backend.errors import InputError
+from backend.limits import MAX_TRANSLATION_NEW_TOKENS
+from backend.translate import MAX_PIECE_TOKENS, token_count, translate
+from tests.conftest import ids_for
+
+PARAGRAPH = (
+    "The museum opens at nine in the morning and closes at six in the evening. Visitors can buy tickets at the "
+    "entrance or online. Children under twelve enter for free, and students pay half price on weekdays. The "
+    "permanent collection covers four centuries of painting, sculpture and photography. Guided tours leave every "
+    "hour from the main hall. The café on the top floor serves lunch until three. "
+)
+LONG_TEXT = "\n\n".join(PARAGRAPH * 2 for _ in range(4))  # 4 paragraphs, about 3,000 characters
+
+
+def test_long_text_is_long() -> None:
+    assert 2_800 <= len(LONG_TEXT) <= 5_000
+
+
+@pytest.mark.parametrize("model_id", ids_for("translate"))
+def test_a_3000_character_text_translates_whole(models_dir: Path, model_id: str,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    loaded = models.get(model_id)
+    batches = []
+    generate = loaded.model.generate
+    monkeypatch.setattr(loaded.model, "generate", lambda **kw: batches.append(kw) or generate(**kw))
+    result = translate(LONG_TEXT, "English", "French", model=model_id).to_json()
+    json.dumps(result)
+    assert result == {**result, "model": model_id, "source_language": "en", "target_language": "fr"}
+    assert result["translation"].count("\n") == 3  # one line per paragraph, in order
+    pieces = [row for batch in batches for row in batch["input_ids"]]
+    assert len(pieces) >= 4  # at least one piece per paragraph
+    assert all(int((row != loaded.processor.pad_token_id).sum()) <= MAX_PIECE_TOKENS for row in pieces)
+    assert all(batch["max_new_tokens"] == MAX_TRANSLATION_NEW_TOKENS for batch in batches)
+
+
+@pytest.mark.parametrize(("text", "source", "target", "codes"), [
+    ("Bonjour, comment allez-vous aujourd'hui ?", "French", "English", ("fr", "en")),
+    ("今天天气很好，我们去公园散步吧。", "zh", "en", ("zh", "en")),
+    ("Guten Morgen!", "German (de)", "spanish", ("de", "es")),
+])
+def test_languages_by_name_or_code(models_dir: Path, text: str, source: str, target: str,
+                                   codes: tuple[str, str]) -> None:
+    result = translate(text, source, target)
+    assert (result.source_language, result.target_language) == codes
+    assert result.model == "facebook/m2m100_418M"
+    assert isinstance(result.translation, str)
+
+
+def test_a_sentence_matches_plain_generate(models_dir: Path) -> None:
+    model_id = "facebook/m2m100_418M"
+    loaded = models.get(model_id)
+    text = "Bonjour, comment allez-vous ?"
+    tokenizer = loaded.processor
+    tokenizer.src_lang = "fr"
+    generated = loaded.model.generate(**tokenizer(text, return_tensors="pt"),
+                                      forced_bos_token_id=tokenizer.get_lang_id("en"),
+                                      max_new_tokens=MAX_TRANSLATION_NEW_TOKENS)
+    without_language = [token for token in generated[0].tolist() if token != tokenizer.get_lang_id("en")]
+    expected = tokenizer.decode(without_language, skip_special_tokens=True).strip()
+    assert "__en__" not in translate(text, "fr", "en", model=model_id).translation
+    assert translate(text, "fr", "en", model=model_id).translation == expected
+
+
+def test_the_target_language_token_starts_the_output(models_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    loaded = models.get("facebook/m2m100_418M")
+    outputs = []
+    generate = loaded.model.generate
+    monkeypatch.setattr(loaded.model, "generate", lambda **kw: outputs.append(generate(**kw)) or outputs[-1])
+    translate("Hello there.", "en", "ja")
+    assert outputs[0][0, 1].item() == loaded.processor.get_lang_id("ja")  # after the decoder start token
+
+
+def test_pieces_respect_the_token_limit(models_dir: Path) -> None:
+    tokenizer = models.get("facebook/m2m100_418M").processor
+    assert token_count(tokenizer, PARAGRAPH * 4) > MAX_PIECE_TOKENS  # so the long text must be split
+
+
+@pytest.mark.parametrize(("text", "source", "target", "message"), [
+    ("Hello", "Klingon", "French", "Unknown source language"),
+    ("Hello", "en", "xx", "Unknown target language"),
+    ("   \n\t ", "en", "fr", "Enter some text"),
+    ("a" * 5_001, "en", "fr", "5,000|5000"),
+])
+def test_bad_requests_are_refused_with_a_message(text: str, source: str, target: str, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        translate(text, source, target)
