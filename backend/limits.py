@@ -38,7 +38,7 @@ MAX_IMAGE_PIXELS = _int_from_env("APP_MAX_IMAGE_PIXELS", 40_000_000)  # width*he
 MIN_IMAGE_SIDE = _int_from_env("APP_MIN_IMAGE_SIDE", 16)  # pixels; smaller images carry nothing to recognise
 MAX_IMAGE_ASPECT = _float_from_env("APP_MAX_IMAGE_ASPECT", 20.0)  # long side / short side
 # Formats Pillow may decode; everything else (SVG, PSD, EPS, ...) is refused before decoding.
-IMAGE_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF", "MPO")
+IMAGE_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")  # JPEG covers MPO (phone photos)
 
 # --- audio ----------------------------------------------------------------------------------------
 MAX_AUDIO_BYTES = _int_from_env("APP_MAX_AUDIO_BYTES", 50 * MB)  # encoded file size

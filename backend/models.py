@@ -227,9 +227,11 @@ class ModelCache:
     """Loaded models by Hub id, least recently used first, kept under a byte budget."""
 
     def __init__(self, loader: Loader = load_from_pretrained, device: torch.device | None = None,
-                 budget_bytes: int | None = None, measure: Callable[[Any], int] = model_bytes) -> None:
+                 budget_bytes: int | None = None, measure: Callable[[Any], int] = model_bytes,
+                 estimate: Callable[[str, torch.dtype], int | None] = checkpoint_bytes) -> None:
         self.loader = loader
-        self.measure = measure
+        self.measure = measure  # bytes of a loaded model
+        self.estimate = estimate  # bytes a model will take once loaded, before loading it; None if unknown
         self.device = device or pick_device()
         self.dtype = pick_dtype(self.device)
         self.budget_bytes = budget_bytes if budget_bytes is not None else default_budget_bytes(self.device)
@@ -325,7 +327,7 @@ class ModelCache:
 
     def _load(self, spec: ModelSpec) -> LoadedModel:
         """Load a model, making room first when its size can be estimated, and insert it."""
-        estimate = checkpoint_bytes(spec.id, self.dtype)
+        estimate = self.estimate(spec.id, self.dtype)
         if estimate is not None:
             self._evict_until_fits(estimate)
         logger.info("Loading %s on %s (%s)", spec.id, self.device, self.dtype)

@@ -37,9 +37,13 @@ class CountingLoader:
         return {"id": spec.id, "bytes": self.sizes.get(spec.id, 100)}, "processor"
 
 
-def fake_cache(loader: CountingLoader, budget: int = 10_000) -> ModelCache:
+def fake_cache(loader: CountingLoader, budget: int = 10_000, estimate_known: bool = False) -> ModelCache:
     """A cache on CPU around a fake loader, measuring fake models by their declared size."""
-    return ModelCache(loader=loader, device=torch.device("cpu"), budget_bytes=budget, measure=lambda m: m["bytes"])
+    def estimate(model_id: str, dtype: torch.dtype) -> int | None:
+        return loader.sizes.get(model_id, 100) if estimate_known else None
+
+    return ModelCache(loader=loader, device=torch.device("cpu"), budget_bytes=budget, measure=lambda m: m["bytes"],
+                      estimate=estimate)
 
 
 def test_loads_on_first_use_and_reuses_after() -> None:
@@ -96,6 +100,25 @@ def test_least_recently_used_model_is_evicted_first() -> None:
     assert cache.is_loaded(a) and cache.is_loaded(c)
     assert not cache.is_loaded(b)
     assert cache.status()["used_bytes"] == 200
+
+
+def test_room_is_made_before_loading_when_the_size_is_known() -> None:
+    a, b, c = IDS[:3]
+    loader = CountingLoader()
+    cache = fake_cache(loader, budget=250, estimate_known=True)
+    cache.get(a)
+    cache.get(b)
+    seen_while_loading = []
+    original = loader.__call__
+
+    def loading_c(spec: ModelSpec, device: torch.device, dtype: torch.dtype) -> tuple[object, object]:
+        seen_while_loading.append(cache.status()["used_bytes"])
+        return original(spec, device, dtype)
+
+    cache.loader = loading_c
+    cache.get(c)
+    assert seen_while_loading == [100]  # a was unloaded before c's weights were read, never 300 bytes at once
+    assert not cache.is_loaded(a) and cache.is_loaded(b) and cache.is_loaded(c)
 
 
 def test_a_model_larger_than_the_budget_loads_alone_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
