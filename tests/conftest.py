@@ -83,3 +83,14 @@ def ids_for(task: str) -> list[str]:
     from backend.catalog import models_for
 
     return [spec.id for spec in models_for(task)]
+
+
+@pytest.fixture(scope="session")
+def app_url(models_dir: Path) -> Iterator[str]:
+    """The app, launched as `python app.py` would, on a free localhost port; its URL."""
+    import app
+
+    app.demo.launch(server_name="127.0.0.1", server_port=None, prevent_thread_lock=True, quiet=True,
+                    **app.LAUNCH_SETTINGS)
+    yield app.demo.local_url
+    app.demo.close()

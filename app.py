@@ -1,0 +1,94 @@
+"""The app: one tab per task plus a Models tab, all served by one shared model backend.
+
+    python app.py [--host 0.0.0.0] [--port 7860] [--share] [--models-dir DIR] [--preload defaults] [--device cpu]
+
+`demo` is module level so `gradio app.py` (reload mode) and Hugging Face Spaces find it.
+"""
+
+import argparse
+import logging
+import os
+import threading
+
+import gradio as gr
+
+from backend import models
+from backend.catalog import CATALOG, TASKS, default_model
+from backend.limits import MAX_AUDIO_BYTES, MAX_IMAGE_BYTES
+from demos import classify_image, detect_objects, estimate_depth, synthesize_speech, transcribe, translate
+from demos import models as models_tab
+
+logger = logging.getLogger("app")
+
+TITLE = "Multi-task model demo"
+# Requests waiting for the model queue beyond this are turned away with "busy, try again" instead of piling up.
+QUEUE_SIZE = int(os.environ.get("APP_QUEUE_SIZE", "32"))
+# Uploads larger than the largest input we accept are refused by gradio before they reach the disk.
+MAX_FILE_SIZE = max(MAX_IMAGE_BYTES, MAX_AUDIO_BYTES)
+# gradio's cache of uploads and outputs: checked every 30 minutes, files older than an hour deleted.
+DELETE_CACHE = (1800, 3600)
+# Settings every launch uses, here and in the tests.
+LAUNCH_SETTINGS = {
+    "max_file_size": MAX_FILE_SIZE,
+    "show_error": False,  # only gr.Error messages reach users; anything else is logged with a request id
+    "enable_monitoring": False,  # gradio would otherwise serve a public /monitoring page
+}
+TABS = [
+    ("Zero-shot classification", classify_image.demo),
+    ("Object detection", detect_objects.demo),
+    ("Depth", estimate_depth.demo),
+    ("Translation", translate.demo),
+    ("Speech recognition", transcribe.demo),
+    ("Text to speech", synthesize_speech.demo),
+    ("Models", models_tab.demo),
+]
+
+with gr.Blocks(title=TITLE, delete_cache=DELETE_CACHE) as demo:
+    gr.Markdown(f"# {TITLE}\nState-of-the-art open models for vision, language and speech, one tab per task. "
+                "Each model is loaded on its first use and kept for the next request.")
+    for name, tab in TABS:
+        with gr.Tab(name):
+            tab.render()
+demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=1)
+
+
+def preload_models(which: str) -> None:
+    """Load the default models (or all) in the background, so first requests do not wait."""
+    ids = [default_model(task).id for task in TASKS] if which == "defaults" else [spec.id for spec in CATALOG]
+    for model_id in ids:
+        try:
+            models.CACHE.get(model_id)
+        except Exception:  # a missing model must not stop the others or the app
+            logger.exception("Could not preload %s", model_id)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command-line flags."""
+    parser = argparse.ArgumentParser(description=TITLE)
+    parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+                        help="address to listen on; 0.0.0.0 for every interface (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
+    parser.add_argument("--share", action="store_true", help="also serve on a temporary public gradio.live link")
+    parser.add_argument("--models-dir", help="folder of local checkpoints, <org>/<name>/ each (sets MODELS_DIR)")
+    parser.add_argument("--preload", choices=["none", "defaults", "all"], default="none",
+                        help="load models at start-up, in the background")
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default=None,
+                        help="force a device (default: APP_DEVICE or automatic)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse flags, configure the backend, launch the server."""
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.models_dir:
+        os.environ["MODELS_DIR"] = os.path.abspath(args.models_dir)
+    if args.device:
+        models.configure(args.device)
+    if args.preload != "none":
+        threading.Thread(target=preload_models, args=(args.preload,), daemon=True).start()
+    demo.launch(server_name=args.host, server_port=args.port, share=args.share, **LAUNCH_SETTINGS)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""One module per tab: components, layout, examples and event wiring. UI only."""

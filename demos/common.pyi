@@ -1,0 +1,131 @@
+"""What every tab shares: error handling, the safe image input, the model dropdown and the one model queue."""
+
+import base64
+import functools
+import html
+import logging
+import uuid
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import gradio as gr
+
+from backend import models
+from backend.catalog import ModelSpec, default_model, find_model, models_for
+from backend.errors import InputError, ModelUnavailableError, ResourceExhaustedError
+
+logger = logging.getLogger(__name__)
+
+# Example files shipped with the app.
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+# Every model event shares this concurrency group: one device, one queue, so six tabs never run six models at once.
+MODEL_QUEUE = "models"
+# Model calls running together in that group; 1 suits one CPU or one GPU (see bench/ for the measurements).
+MODEL_CONCURRENCY = 1
+
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+
+
+def user_errors(handler: Handler) -> Handler:
+    """Show our errors' messages to users as they are; log anything else and show a short generic message."""
+
+    @functools.wraps(handler)  # keeps the signature: gradio derives the API's parameter names from it
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return handler(*args, **kwargs)
+        except (InputError, ModelUnavailableError, ResourceExhaustedError) as error:
+            # gr.Error renders HTML: escape, since messages may quote a little of what the user typed.
+            raise gr.Error(html.escape(str(error)), print_exception=False) from error
+        except gr.Error:
+            raise
+        except Exception as error:
+            request_id = uuid.uuid4().hex[:8]
+            logger.exception("Request %s failed in %s", request_id, handler.__name__)
+            raise gr.Error(f"Something went wrong on our side (request {request_id}). Please try again; if it "
+                           "keeps happening, report this request id.", print_exception=False) from error
+
+    return wrapped  # type: ignore[return-value]
+
+
+def show_loading(model_id: str | None, task: str, progress: gr.Progress) -> None:
+    """Tell the user a model is being loaded when this request is its first use (download bars follow)."""
+    spec = find_model(model_id or "") or default_model(task)
+    if not models.CACHE.is_loaded(spec.id):
+        progress(0, desc=f"Loading {spec.label} (first use)...")
+
+
+def model_choices(task: str, where: Callable[[ModelSpec], bool] = lambda spec: True) -> list[tuple[str, str]]:
+    """Dropdown choices (label with size, Hub id) for one task's models."""
+    return [(spec.label, spec.id) for spec in models_for(task) if where(spec)]
+
+
+def model_dropdown(task: str) -> gr.Dropdown:
+    """The model menu of a tab: labels with sizes, the task's default selected."""
+    return gr.Dropdown(choices=model_choices(task), value=default_model(task).id, label="Model")
+
+
+def model_notes(model_id: str | None) -> str:
+    """One line on what the chosen model is good at, for the Markdown under the menu."""
+    spec = find_model(model_id or "")
+    return f"*{spec.notes}*" if spec else ""
+
+from gradio.events import Dependency
+
+class ImageUpload(gr.Image):
+    """An image input that hands our backend the uploaded file untouched.
+
+    gr.Image opens (and for some settings decodes) uploads itself, so a corrupt file or a decompression bomb
+    fails inside gradio with a generic message before our checks run. This component passes the file path on
+    and `backend.inputs.load_image` does the checking, with messages that say what to change.
+    """
+
+    def preprocess(self, payload: Any) -> str | bytes | None:
+        """The uploaded file's path on the server (or its bytes, for an inline data URL), or None."""
+        if payload is None:
+            return None
+        if payload.path:
+            return str(payload.path)
+        if payload.url and payload.url.startswith("data:") and "," in payload.url:
+            return base64.b64decode(payload.url.split(",", 1)[1], validate=False)
+        raise gr.Error("The image did not arrive; upload it again.", print_exception=False)
+
+    def get_block_name(self) -> str:
+        """Render with gradio's own image component in the browser."""
+        return "image"
+    from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
+    from gradio.blocks import Block
+    if TYPE_CHECKING:
+        from gradio.components import Timer
+        from gradio.components.base import Component
+
+
+# Files we hand to gradio for download (subtitles, depth maps). gradio copies them into its own cache, which
+# app.py cleans with `delete_cache`; ours are swept here once they are older than an hour.
+OUTPUT_DIR = Path(tempfile.mkdtemp(prefix="app-outputs-"))
+OUTPUT_MAX_AGE_SECONDS = 3600
+
+
+def write_output(data: bytes | str, name: str) -> str:
+    """Write a download into a fresh folder under OUTPUT_DIR (so its name stays `name`) and return its path."""
+    sweep_outputs()
+    folder = Path(tempfile.mkdtemp(dir=OUTPUT_DIR))
+    path = folder / name
+    if isinstance(data, str):
+        path.write_text(data, encoding="utf-8")
+    else:
+        path.write_bytes(data)
+    return str(path)
+
+
+def sweep_outputs() -> None:
+    """Delete downloads older than OUTPUT_MAX_AGE_SECONDS."""
+    cutoff = time.time() - OUTPUT_MAX_AGE_SECONDS
+    for folder in OUTPUT_DIR.iterdir():
+        if folder.stat().st_mtime < cutoff:
+            for file in folder.iterdir():
+                file.unlink(missing_ok=True)
+            os.rmdir(folder)

@@ -1,0 +1,76 @@
+"""Models tab: the catalog with what is loaded where, the memory budget, and load/unload buttons."""
+
+from typing import Any
+
+import gradio as gr
+
+from backend import models
+from backend.catalog import CATALOG, find_model
+from demos.common import MODEL_QUEUE, user_errors
+
+TABLE_HEADERS = ["task", "model", "id", "loaded", "device", "dtype", "memory (MB)", "load (s)", "hits", "last used"]
+REFRESH_SECONDS = 5  # the table follows loads made by other tabs
+
+
+def catalog_rows() -> list[list[Any]]:
+    """One row per catalog model with its cache state (blank when not loaded)."""
+    loaded = {entry["id"]: entry for entry in models.CACHE.status()["models"]}
+    rows = []
+    for spec in CATALOG:
+        entry = loaded.get(spec.id)
+        state = ([True, entry["device"], entry["dtype"], round(entry["bytes"] / 1e6, 1), entry["load_seconds"],
+                  entry["hits"], entry["last_used"]] if entry else [False, "", "", "", "", "", ""])
+        rows.append([spec.task, spec.label, spec.id, *state])
+    return rows
+
+
+def summary() -> str:
+    """Device, dtype and memory use against the budget, in one line."""
+    status = models.CACHE.status()
+    return (f"**Device** {status['device_name']} · **dtype** {status['dtype']} · **weights loaded** "
+            f"{status['used_bytes'] / 1e9:.2f} GB of a {status['budget_bytes'] / 1e9:.1f} GB budget "
+            f"(least recently used models are unloaded beyond it)")
+
+
+def refresh() -> tuple[str, list[list[Any]]]:
+    """The summary line and the table, now."""
+    return summary(), catalog_rows()
+
+
+@user_errors
+def load(model_id: str, progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple[str, list[list[Any]]]:  # noqa: B008
+    """Load a model now, so the first request on its tab does not wait."""
+    spec = find_model(model_id or "")
+    if spec is None:
+        raise gr.Error("Choose a model to load.")
+    progress(0, desc=f"Loading {spec.label}...")
+    models.CACHE.get(spec.id)
+    return refresh()
+
+
+@user_errors
+def unload(model_id: str) -> tuple[str, list[list[Any]]]:
+    """Unload a model and free its memory."""
+    models.CACHE.unload(model_id or "")
+    return refresh()
+
+
+with gr.Blocks() as demo:
+    status_line = gr.Markdown(summary())
+    table = gr.Dataframe(value=catalog_rows(), headers=TABLE_HEADERS, interactive=False, wrap=True)
+    with gr.Row():
+        chosen = gr.Dropdown(choices=[(f"{spec.label} ({spec.task})", spec.id) for spec in CATALOG],
+                             value=CATALOG[0].id, label="Model", filterable=True)
+        load_button = gr.Button("Load", variant="primary", scale=0)
+        unload_button = gr.Button("Unload", scale=0)
+        refresh_button = gr.Button("Refresh", scale=0)
+    timer = gr.Timer(REFRESH_SECONDS)
+
+    load_button.click(load, inputs=chosen, outputs=[status_line, table], api_visibility="private",
+                      concurrency_id=MODEL_QUEUE)
+    unload_button.click(unload, inputs=chosen, outputs=[status_line, table], api_visibility="private")
+    gr.on([refresh_button.click, timer.tick, demo.load], refresh, outputs=[status_line, table],
+          api_visibility="private", queue=False, show_progress="hidden")
+
+if __name__ == "__main__":
+    demo.launch()

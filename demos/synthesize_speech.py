@@ -1,0 +1,83 @@
+"""Text to speech tab: text -> playable, downloadable speech, with Bark's voice presets."""
+
+from typing import Any
+
+import gradio as gr
+import numpy as np
+
+from backend import synthesize_speech as task
+from backend.catalog import default_model, find_model
+from backend.languages import LANGUAGE_NAMES
+from backend.limits import MAX_TEXT_CHARS
+from demos.common import ASSETS, MODEL_CONCURRENCY, MODEL_QUEUE, model_dropdown, model_notes, show_loading, user_errors
+
+TASK = "synthesize_speech"
+DEFAULT_SPEC = default_model(TASK)
+EXAMPLES = [
+    [(ASSETS / "texts" / "en.txt").read_text(encoding="utf-8").strip(), "v2/en_speaker_6"],
+    [(ASSETS / "texts" / "fr.txt").read_text(encoding="utf-8").strip(), "v2/fr_speaker_1"],
+    ["Hello! [laughs] Bark can also laugh, sigh and hesitate... like this.", "v2/en_speaker_9"],
+]
+
+
+def voice_choices(model_id: str | None) -> list[tuple[str, str]]:
+    """Menu entries for a model's voices, e.g. ("French, speaker 1", "v2/fr_speaker_1"); one default entry if none."""
+    spec = find_model(model_id or "") or DEFAULT_SPEC
+    if not spec.voices:
+        return [("The model's voice", "")]
+    entries = []
+    for voice in spec.voices:  # "v2/fr_speaker_1"
+        language, number = voice.removeprefix("v2/").split("_speaker_")
+        entries.append((f"{LANGUAGE_NAMES[language]}, speaker {number}", voice))
+    return entries
+
+
+@user_errors
+def synthesize_speech(
+    text: str,
+    model: str = DEFAULT_SPEC.id,
+    voice: str = DEFAULT_SPEC.default_voice,
+    progress: gr.Progress = gr.Progress(track_tqdm=True),  # noqa: B008 - gradio's documented idiom
+) -> tuple[tuple[int, Any], dict[str, Any]]:
+    """Speak the text; `voice` is a Bark preset (ignored by single-voice models). Returns the audio and the JSON."""
+    show_loading(model, TASK, progress)
+    result = task.synthesize_speech(text, model=model, voice=voice)
+    pcm16 = (result.audio * 32767).round().astype(np.int16)  # what a WAV download holds; gradio would convert anyway
+    return (result.sampling_rate, pcm16), result.to_json()
+
+
+def follow_model(model_id: str) -> Any:
+    """Offer the chosen model's voices; hide the menu for single-voice models."""
+    spec = find_model(model_id) or DEFAULT_SPEC
+    return gr.update(choices=voice_choices(model_id), value=spec.default_voice, visible=bool(spec.voices))
+
+
+with gr.Blocks() as demo:
+    gr.Markdown("Type text and hear it. Bark is expressive and multilingual but slow on a CPU; MMS-TTS is fast.")
+    with gr.Row():
+        with gr.Column():
+            text = gr.Textbox(label="Text", lines=5, max_length=MAX_TEXT_CHARS,
+                              placeholder=f"Up to {MAX_TEXT_CHARS:,} characters; long texts are read sentence by sentence")
+            model = model_dropdown(TASK)
+            notes = gr.Markdown(model_notes(DEFAULT_SPEC.id))
+            voice = gr.Dropdown(choices=voice_choices(DEFAULT_SPEC.id), value=DEFAULT_SPEC.default_voice,
+                                label="Voice", filterable=True)
+            run = gr.Button("Speak", variant="primary")
+        with gr.Column():
+            speech = gr.Audio(label="Speech", type="numpy", format="wav", interactive=False)
+            result = gr.JSON(label="Result (JSON)", open=False)
+    gr.Examples(examples=EXAMPLES, inputs=[text, voice])
+
+    run.click(
+        synthesize_speech,
+        inputs=[text, model, voice],
+        outputs=[speech, result],
+        api_name="synthesize_speech",
+        concurrency_id=MODEL_QUEUE,
+        concurrency_limit=MODEL_CONCURRENCY,
+    )
+    model.change(follow_model, inputs=model, outputs=voice, api_visibility="private", queue=False)
+    model.change(model_notes, inputs=model, outputs=notes, api_visibility="private", queue=False)
+
+if __name__ == "__main__":
+    demo.launch()

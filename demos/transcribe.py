@@ -1,0 +1,89 @@
+"""Speech recognition tab: microphone or file -> text, language, timed segments and subtitles."""
+
+from typing import Any
+
+import gradio as gr
+
+from backend import transcribe as recognition
+from backend.catalog import default_model, find_model
+from backend.languages import LANGUAGE_NAMES
+from demos.common import (ASSETS, MODEL_CONCURRENCY, MODEL_QUEUE, model_dropdown, model_notes, show_loading,
+                          user_errors, write_output)
+
+TASK = "transcribe"
+DEFAULT_MODEL = default_model(TASK).id
+AUTO = "auto"
+SEGMENT_HEADERS = ["start (s)", "end (s)", "text"]
+EXAMPLES = [[str(ASSETS / "audio" / name)] for name in ("en.wav", "fr.wav", "de.wav")]
+
+
+def language_choices(model_id: str | None) -> list[tuple[str, str]]:
+    """"Auto-detect" then the model's languages by English name."""
+    spec = find_model(model_id or "") or default_model(TASK)
+    named = sorted((LANGUAGE_NAMES[code], code) for code in spec.languages)
+    return [("Auto-detect", AUTO), *named]
+
+
+@user_errors
+def transcribe(
+    audio: Any,
+    model: str = DEFAULT_MODEL,
+    language: str = AUTO,
+    task: str = "transcribe",
+    progress: gr.Progress = gr.Progress(track_tqdm=True),  # noqa: B008 - gradio's documented idiom
+) -> tuple[str, str, list[list[Any]], list[str], dict[str, Any]]:
+    """Transcribe (or translate to English, Whisper); returns text, language, segments, subtitle files and the JSON."""
+    if audio is None:
+        raise gr.Error("Record with the microphone, upload an audio file, or pick an example below.")
+    show_loading(model, TASK, progress)
+    result = recognition.transcribe(audio, model=model, language=language, task=task)
+    summary = result.to_json()
+    rows = [[segment.start, segment.end, segment.text] for segment in result.segments]
+    files = [write_output(recognition.to_srt(result.segments), "transcript.srt"),
+             write_output(recognition.to_vtt(result.segments), "transcript.vtt")]
+    language_name = LANGUAGE_NAMES.get(result.language or "", "unknown")
+    return result.text, language_name, rows, files, summary
+
+
+def follow_model(model_id: str) -> tuple[Any, Any]:
+    """Offer the chosen model's languages; show Whisper's options only for Whisper."""
+    spec = find_model(model_id) or default_model(TASK)
+    whisper = spec.family == "whisper"
+    return (gr.update(choices=language_choices(model_id), value=AUTO, visible=whisper),
+            gr.update(value="transcribe", visible=whisper))
+
+
+with gr.Blocks() as demo:
+    gr.Markdown("Record or upload speech. Whisper knows 99 languages and can translate what it hears into English.")
+    with gr.Row():
+        with gr.Column():
+            audio = gr.Audio(label="Speech", sources=["microphone", "upload"], type="filepath", format=None)
+            model = model_dropdown(TASK)
+            notes = gr.Markdown(model_notes(DEFAULT_MODEL))
+            with gr.Row():
+                language = gr.Dropdown(choices=language_choices(DEFAULT_MODEL), value=AUTO, label="Language",
+                                       filterable=True)
+                task_choice = gr.Radio(choices=[("Transcribe", "transcribe"), ("Translate to English", "translate")],
+                                     value="transcribe", label="Task")
+            run = gr.Button("Transcribe", variant="primary")
+        with gr.Column():
+            text = gr.Textbox(label="Text", lines=6, buttons=["copy"], interactive=False)
+            detected = gr.Textbox(label="Language", interactive=False)
+            segments = gr.Dataframe(headers=SEGMENT_HEADERS, label="Segments", interactive=False, wrap=True)
+            subtitles = gr.File(label="Subtitles (SRT, WebVTT)", file_count="multiple")
+            result = gr.JSON(label="Result (JSON)", open=False)
+    gr.Examples(examples=EXAMPLES, inputs=[audio])
+
+    run.click(
+        transcribe,
+        inputs=[audio, model, language, task_choice],
+        outputs=[text, detected, segments, subtitles, result],
+        api_name="transcribe",
+        concurrency_id=MODEL_QUEUE,
+        concurrency_limit=MODEL_CONCURRENCY,
+    )
+    model.change(follow_model, inputs=model, outputs=[language, task_choice], api_visibility="private", queue=False)
+    model.change(model_notes, inputs=model, outputs=notes, api_visibility="private", queue=False)
+
+if __name__ == "__main__":
+    demo.launch()

@@ -1,0 +1,75 @@
+"""Translation tab: text between any two of 100 languages."""
+
+from typing import Any
+
+import gradio as gr
+
+from backend import translate as task
+from backend.catalog import default_model
+from backend.languages import LANGUAGE_NAMES
+from backend.limits import MAX_TEXT_CHARS
+from demos.common import ASSETS, MODEL_CONCURRENCY, MODEL_QUEUE, model_dropdown, model_notes, show_loading, user_errors
+
+TASK = "translate"
+DEFAULT_MODEL = default_model(TASK)
+# Menu entries (English name, code), sorted by name; the API also accepts names and codes typed freely.
+LANGUAGE_CHOICES = sorted(((LANGUAGE_NAMES[code], code) for code in DEFAULT_MODEL.languages), key=lambda c: c[0])
+EXAMPLES = [
+    [(ASSETS / "texts" / f"{source}.txt").read_text(encoding="utf-8").strip(), source, target]
+    for source, target in [("en", "fr"), ("fr", "en"), ("zh", "en"), ("de", "es")]
+]
+
+
+@user_errors
+def translate(
+    text: str,
+    source_language: str = "en",
+    target_language: str = "fr",
+    model: str = DEFAULT_MODEL.id,
+    progress: gr.Progress = gr.Progress(track_tqdm=True),  # noqa: B008 - gradio's documented idiom
+) -> tuple[str, dict[str, Any]]:
+    """Translate text; languages are names ("French") or codes ("fr"). Returns the translation and the JSON."""
+    show_loading(model, TASK, progress)
+    result = task.translate(text, source_language, target_language, model=model).to_json()
+    return result["translation"], result
+
+
+def swap(source: str, target: str, text: str, translation: str) -> tuple[str, str, str, str]:
+    """Swap the languages, and move the translation into the input when there is one."""
+    return target, source, (translation or text), (text if translation else translation)
+
+
+with gr.Blocks() as demo:
+    gr.Markdown("Translate between any two of 100 languages. Long texts are translated paragraph by paragraph.")
+    with gr.Row():
+        source = gr.Dropdown(choices=LANGUAGE_CHOICES, value="en", label="From", filterable=True,
+                             allow_custom_value=True)
+        swap_button = gr.Button("⇄ Swap", scale=0, min_width=90)
+        target = gr.Dropdown(choices=LANGUAGE_CHOICES, value="fr", label="To", filterable=True,
+                             allow_custom_value=True)
+    with gr.Row():
+        with gr.Column():
+            text = gr.Textbox(label="Text", lines=8, max_length=MAX_TEXT_CHARS,
+                              placeholder=f"Up to {MAX_TEXT_CHARS:,} characters")
+            model = model_dropdown(TASK)
+            notes = gr.Markdown(model_notes(DEFAULT_MODEL.id))
+            run = gr.Button("Translate", variant="primary")
+        with gr.Column():
+            translation = gr.Textbox(label="Translation", lines=8, buttons=["copy"], interactive=False)
+            result = gr.JSON(label="Result (JSON)", open=False)
+    gr.Examples(examples=EXAMPLES, inputs=[text, source, target])
+
+    run.click(
+        translate,
+        inputs=[text, source, target, model],
+        outputs=[translation, result],
+        api_name="translate",
+        concurrency_id=MODEL_QUEUE,
+        concurrency_limit=MODEL_CONCURRENCY,
+    )
+    swap_button.click(swap, inputs=[source, target, text, translation], outputs=[source, target, text, translation],
+                      api_visibility="private", queue=False)
+    model.change(model_notes, inputs=model, outputs=notes, api_visibility="private", queue=False)
+
+if __name__ == "__main__":
+    demo.launch()
