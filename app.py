@@ -17,6 +17,7 @@ from backend.catalog import CATALOG, TASKS, default_model
 from backend.limits import MAX_AUDIO_BYTES, MAX_IMAGE_BYTES
 from demos import classify_image, detect_objects, estimate_depth, synthesize_speech, transcribe, translate
 from demos import models as models_tab
+from demos.common import spaces
 
 logger = logging.getLogger("app")
 
@@ -85,8 +86,9 @@ def main(argv: list[str] | None = None) -> None:
         os.environ["MODELS_DIR"] = os.path.abspath(args.models_dir)
     if args.device:
         models.configure(args.device)
-    if args.preload != "none":
-        threading.Thread(target=preload_models, args=(args.preload,), daemon=True).start()
+    preload = "defaults" if spaces is not None and args.preload == "none" else args.preload  # ZeroGPU: warm start
+    if preload != "none":
+        threading.Thread(target=preload_models, args=(preload,), daemon=True).start()
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, **LAUNCH_SETTINGS)
 
 

@@ -100,7 +100,7 @@ def embed_image(loaded: models.LoadedModel, picture: Image.Image) -> torch.Tenso
 
 
 def logit_scale(model: torch.nn.Module) -> torch.Tensor:
-    """The factor the model multiplies cosine similarities by: exp(logit_scale) (CLIP, AltCLIP) or 1/temperature (ALIGN)."""
+    """The factor applied to cosine similarities: exp(logit_scale) (CLIP, AltCLIP) or 1/temperature (ALIGN)."""
     if hasattr(model, "logit_scale"):
         return model.logit_scale.exp()
     return 1.0 / model.temperature

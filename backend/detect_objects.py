@@ -1,4 +1,4 @@
-"""Object detection: an image -> labelled boxes; closed vocabulary (DETR, COCO classes) or open (OWL-ViT/OWLv2 text queries).
+"""Object detection: an image -> labelled boxes, for the COCO classes (DETR) or for text queries (OWL-ViT, OWLv2).
 
 Open-vocabulary models get all queries in one forward pass (the transformers pipeline runs one pass per query)
 and each predicted box takes the query it scores highest on, as in the OWL-ViT paper's demo.
@@ -115,7 +115,9 @@ def detect_open_vocabulary(
     return to_detections(labels, result["scores"], result["boxes"], picture)
 
 
-def to_detections(labels: list[str], scores: torch.Tensor, boxes: torch.Tensor, picture: Image.Image) -> list[Detection]:
+def to_detections(
+    labels: list[str], scores: torch.Tensor, boxes: torch.Tensor, picture: Image.Image
+) -> list[Detection]:
     """Detections with integer boxes clipped to the image; boxes is (n, 4) xmin, ymin, xmax, ymax in pixels."""
     limits = torch.tensor([picture.width, picture.height, picture.width, picture.height], dtype=torch.float32)
     boxes = torch.minimum(boxes.float().clamp(min=0), limits).round().int().tolist()

@@ -17,8 +17,18 @@ import soxr
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from backend.errors import InputError
-from backend.limits import (IMAGE_FORMATS, MAX_AUDIO_BYTES, MAX_AUDIO_SECONDS, MAX_IMAGE_ASPECT, MAX_IMAGE_BYTES,
-                            MAX_IMAGE_PIXELS, MAX_ITEM_CHARS, MAX_ITEMS, MIN_AUDIO_SECONDS, MIN_IMAGE_SIDE)
+from backend.limits import (
+    IMAGE_FORMATS,
+    MAX_AUDIO_BYTES,
+    MAX_AUDIO_SECONDS,
+    MAX_IMAGE_ASPECT,
+    MAX_IMAGE_BYTES,
+    MAX_IMAGE_PIXELS,
+    MAX_ITEM_CHARS,
+    MAX_ITEMS,
+    MIN_AUDIO_SECONDS,
+    MIN_IMAGE_SIDE,
+)
 
 # Our own pixel check runs first with a clear message; Pillow's bomb check stays on as a second guard.
 Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS

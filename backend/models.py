@@ -159,7 +159,7 @@ def _cached_snapshot(model_id: str) -> Path | None:
 
     try:
         return Path(snapshot_download(model_id, local_files_only=True))
-    except Exception:  # noqa: BLE001 - any failure simply means "not cached"
+    except Exception:
         return None
 
 

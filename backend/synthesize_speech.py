@@ -65,7 +65,7 @@ def synthesize_speech(text: str, model: str | None = None, voice: str | None = N
 
 
 def pick_voice(voice: str | None, spec: ModelSpec) -> str:
-    """The preset to use: the one asked for if the model has it, the default when none is asked for, "" if single-voice."""
+    """The preset to use: the one asked for, else the model's default; "" for single-voice models."""
     voice = (voice or "").strip()
     if not spec.voices:
         return ""  # single-voice model: any preset asked for is ignored, so callers may keep one default voice

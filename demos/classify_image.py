@@ -6,7 +6,16 @@ import gradio as gr
 
 from backend import classify_image as task
 from backend.catalog import default_model
-from demos.common import ASSETS, MODEL_CONCURRENCY, MODEL_QUEUE, ImageUpload, model_dropdown, model_notes, show_loading, user_errors
+from demos.common import (
+    ASSETS,
+    MODEL_CONCURRENCY,
+    MODEL_QUEUE,
+    ImageUpload,
+    model_dropdown,
+    model_handler,
+    model_notes,
+    show_loading,
+)
 
 TASK = "classify_image"
 DEFAULT_MODEL = default_model(TASK).id
@@ -18,7 +27,7 @@ EXAMPLES = [
 ]
 
 
-@user_errors
+@model_handler
 def classify_image(
     image: Any,
     labels: str,

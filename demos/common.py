@@ -4,10 +4,10 @@ import base64
 import functools
 import html
 import logging
-import uuid
 import os
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -29,6 +29,12 @@ MODEL_CONCURRENCY = 1
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
+try:  # Hugging Face ZeroGPU Spaces provide `spaces`; model work must then run inside spaces.GPU
+    import spaces
+except ImportError:
+    spaces = None
+ZERO_GPU_SECONDS = 120  # the longest a request may hold a ZeroGPU device (Bark on long text is the worst case)
+
 
 def user_errors(handler: Handler) -> Handler:
     """Show our errors' messages to users as they are; log anything else and show a short generic message."""
@@ -49,6 +55,13 @@ def user_errors(handler: Handler) -> Handler:
                            "keeps happening, report this request id.", print_exception=False) from error
 
     return wrapped  # type: ignore[return-value]
+
+
+def model_handler(handler: Handler) -> Handler:
+    """A tab's model event: our error messages, and on ZeroGPU Spaces a GPU for the duration of the call."""
+    if spaces is not None:
+        handler = spaces.GPU(duration=ZERO_GPU_SECONDS)(handler)
+    return user_errors(handler)
 
 
 def show_loading(model_id: str | None, task: str, progress: gr.Progress) -> None:

@@ -7,7 +7,17 @@ import gradio as gr
 from backend import detect_objects as task
 from backend import inputs
 from backend.catalog import default_model, find_model, models_for
-from demos.common import ASSETS, MODEL_CONCURRENCY, MODEL_QUEUE, ImageUpload, model_dropdown, model_notes, show_loading, user_errors
+from demos.common import (
+    ASSETS,
+    MODEL_CONCURRENCY,
+    MODEL_QUEUE,
+    ImageUpload,
+    model_dropdown,
+    model_handler,
+    model_notes,
+    show_loading,
+    user_errors,
+)
 
 TASK = "detect_objects"
 DEFAULT_MODEL = default_model(TASK).id
@@ -41,7 +51,7 @@ def render(picture: Any, detections: list[dict[str, Any]]) -> tuple[Any, list[li
     return (picture, boxes), rows
 
 
-@user_errors
+@model_handler
 def detect_objects(
     image: Any,
     queries: str = "",

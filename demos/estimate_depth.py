@@ -9,12 +9,22 @@ import numpy as np
 from backend import estimate_depth as task
 from backend import inputs
 from backend.catalog import default_model
-from demos.common import (ASSETS, MODEL_CONCURRENCY, MODEL_QUEUE, ImageUpload, model_dropdown, model_notes, show_loading,
-                          user_errors, write_output)
+from demos.common import (
+    ASSETS,
+    MODEL_CONCURRENCY,
+    MODEL_QUEUE,
+    ImageUpload,
+    model_dropdown,
+    model_handler,
+    model_notes,
+    show_loading,
+    user_errors,
+    write_output,
+)
 
 TASK = "estimate_depth"
 DEFAULT_MODEL = default_model(TASK).id
-EXAMPLES = [[str(ASSETS / "images" / "astronaut.jpg")], [str(ASSETS / "images" / "rocket.jpg")], [str(ASSETS / "images" / "coffee.jpg")]]
+EXAMPLES = [[str(ASSETS / "images" / name)] for name in ("astronaut.jpg", "rocket.jpg", "coffee.jpg")]
 
 
 def describe(summary: dict[str, Any]) -> str:
@@ -26,7 +36,7 @@ def describe(summary: dict[str, Any]) -> str:
             f"{summary['width']}x{summary['height']} px. Bright is near.")
 
 
-@user_errors
+@model_handler
 def estimate_depth(
     image: Any,
     model: str = DEFAULT_MODEL,

@@ -9,7 +9,15 @@ from backend import synthesize_speech as task
 from backend.catalog import default_model, find_model
 from backend.languages import LANGUAGE_NAMES
 from backend.limits import MAX_TEXT_CHARS
-from demos.common import ASSETS, MODEL_CONCURRENCY, MODEL_QUEUE, model_dropdown, model_notes, show_loading, user_errors
+from demos.common import (
+    ASSETS,
+    MODEL_CONCURRENCY,
+    MODEL_QUEUE,
+    model_dropdown,
+    model_handler,
+    model_notes,
+    show_loading,
+)
 
 TASK = "synthesize_speech"
 DEFAULT_SPEC = default_model(TASK)
@@ -32,7 +40,7 @@ def voice_choices(model_id: str | None) -> list[tuple[str, str]]:
     return entries
 
 
-@user_errors
+@model_handler
 def synthesize_speech(
     text: str,
     model: str = DEFAULT_SPEC.id,
@@ -57,7 +65,7 @@ with gr.Blocks() as demo:
     with gr.Row():
         with gr.Column():
             text = gr.Textbox(label="Text", lines=5, max_length=MAX_TEXT_CHARS,
-                              placeholder=f"Up to {MAX_TEXT_CHARS:,} characters; long texts are read sentence by sentence")
+                              placeholder=f"Up to {MAX_TEXT_CHARS:,} characters, read sentence by sentence")
             model = model_dropdown(TASK)
             notes = gr.Markdown(model_notes(DEFAULT_SPEC.id))
             voice = gr.Dropdown(choices=voice_choices(DEFAULT_SPEC.id), value=DEFAULT_SPEC.default_voice,

@@ -7,8 +7,16 @@ import gradio as gr
 from backend import transcribe as recognition
 from backend.catalog import default_model, find_model
 from backend.languages import LANGUAGE_NAMES
-from demos.common import (ASSETS, MODEL_CONCURRENCY, MODEL_QUEUE, model_dropdown, model_notes, show_loading,
-                          user_errors, write_output)
+from demos.common import (
+    ASSETS,
+    MODEL_CONCURRENCY,
+    MODEL_QUEUE,
+    model_dropdown,
+    model_handler,
+    model_notes,
+    show_loading,
+    write_output,
+)
 
 TASK = "transcribe"
 DEFAULT_MODEL = default_model(TASK).id
@@ -24,7 +32,7 @@ def language_choices(model_id: str | None) -> list[tuple[str, str]]:
     return [("Auto-detect", AUTO), *named]
 
 
-@user_errors
+@model_handler
 def transcribe(
     audio: Any,
     model: str = DEFAULT_MODEL,

@@ -8,7 +8,15 @@ from backend import translate as task
 from backend.catalog import default_model
 from backend.languages import LANGUAGE_NAMES
 from backend.limits import MAX_TEXT_CHARS
-from demos.common import ASSETS, MODEL_CONCURRENCY, MODEL_QUEUE, model_dropdown, model_notes, show_loading, user_errors
+from demos.common import (
+    ASSETS,
+    MODEL_CONCURRENCY,
+    MODEL_QUEUE,
+    model_dropdown,
+    model_handler,
+    model_notes,
+    show_loading,
+)
 
 TASK = "translate"
 DEFAULT_MODEL = default_model(TASK)
@@ -20,7 +28,7 @@ EXAMPLES = [
 ]
 
 
-@user_errors
+@model_handler
 def translate(
     text: str,
     source_language: str = "en",

@@ -5,19 +5,24 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-# Before anything imports huggingface_hub: no test may reach the network or a developer's own Hub cache.
-os.environ["HF_HUB_OFFLINE"] = "1"
-os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="hf-home-")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+import numpy as np
+import pytest
 
-import pytest  # noqa: E402
 
-from tests.tiny_models import build_all  # noqa: E402
+def pytest_configure(config: pytest.Config) -> None:
+    """Before test modules import huggingface_hub: offline with an empty Hub cache, unless -m real_models."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if "real_models" in (config.option.markexpr or "") and "not real_models" not in config.option.markexpr:
+        return  # `-m real_models` downloads real checkpoints into the user's normal cache
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="hf-home-")
 
 
 @pytest.fixture(scope="session")
 def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A MODELS_DIR holding a tiny random model in the standard layout for every catalog id, set in the environment."""
+    from tests.tiny_models import build_all
+
     folder = build_all(tmp_path_factory.mktemp("models"))
     previous = os.environ.get("MODELS_DIR")
     os.environ["MODELS_DIR"] = str(folder)
@@ -46,10 +51,8 @@ def photo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def speech_like(seconds: float, rate: int = 16_000) -> "np.ndarray":
+def speech_like(seconds: float, rate: int = 16_000) -> np.ndarray:
     """Voiced-sounding audio: a 120-240 Hz gliding pitch with harmonics, in 0.3 s syllables, float32 in [-1, 1]."""
-    import numpy as np
-
     time_s = np.arange(int(seconds * rate)) / rate
     pitch = 180 + 60 * np.sin(2 * np.pi * 0.5 * time_s)  # Hz
     phase = 2 * np.pi * np.cumsum(pitch) / rate

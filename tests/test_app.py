@@ -1,4 +1,4 @@
-"""The launched app through its HTTP API: exactly the six public endpoints, each called by keyword with gradio_client."""
+"""The launched app through its HTTP API: exactly six public endpoints, each called by keyword (gradio_client)."""
 
 from pathlib import Path
 

@@ -48,14 +48,14 @@ def page(app_url: str) -> Iterator:
         browser.close()
 
 
-def open_tab(page, name: str):  # noqa: ANN001, ANN201 - Playwright types
+def open_tab(page, name: str):
     """Click a tab and return its visible panel."""
     page.get_by_role("tab", name=name).click()
     return page.locator("[role=tabpanel]:visible").first
 
 
 @pytest.mark.parametrize(("tab", "button", "model_id"), TABS)
-def test_every_tab_runs_its_first_example(page, tab: str, button: str, model_id: str) -> None:  # noqa: ANN001
+def test_every_tab_runs_its_first_example(page, tab: str, button: str, model_id: str) -> None:
     panel = open_tab(page, tab)
     # The first example fills the inputs; examples of one input are a gallery, of several a table.
     panel.locator("table[role=grid] tbody tr, button.gallery-item").first.click()
@@ -66,14 +66,14 @@ def test_every_tab_runs_its_first_example(page, tab: str, button: str, model_id:
     page.screenshot(path=str(SCREENSHOTS / f"{tab.lower().replace(' ', '_')}.png"), full_page=True)
 
 
-def test_models_tab_shows_the_loaded_models(page) -> None:  # noqa: ANN001
+def test_models_tab_shows_the_loaded_models(page) -> None:
     panel = open_tab(page, "Models")
     panel.get_by_role("button", name="Refresh").click()
     panel.get_by_text("float32").first.wait_for(timeout=TIMEOUT_MS)
     page.screenshot(path=str(SCREENSHOTS / "models.png"), full_page=True)
 
 
-def test_a_bad_upload_shows_our_message_and_keeps_the_labels(page, tmp_path: Path) -> None:  # noqa: ANN001
+def test_a_bad_upload_shows_our_message_and_keeps_the_labels(page, tmp_path: Path) -> None:
     panel = open_tab(page, "Zero-shot classification")
     bad = tmp_path / "holiday.png"
     bad.write_bytes(b"this is not a picture" * 100)

@@ -20,7 +20,7 @@ So that tests stay fast whatever the bounds, the tiny Whisper decoders and Bark 
 end by themselves after about STOP_AFTER tokens (`_stop_clock`); everything else is plainly random.
 """
 
-# ruff: noqa: RUF001  (the corpus and vocabularies are meant to hold non-ASCII look-alike characters)
+
 
 import io
 import json

@@ -1,0 +1,60 @@
+"""`python app.py` as a user runs it: flags, a served page, and every tab in its config."""
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import app
+
+ROOT = Path(__file__).resolve().parent.parent
+TAB_NAMES = ["Zero-shot classification", "Object detection", "Depth", "Translation", "Speech recognition",
+             "Text to speech", "Models"]
+
+
+def free_port() -> int:
+    """A localhost port nobody listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_flags_parse() -> None:
+    args = app.parse_args(["--host", "0.0.0.0", "--port", "8000", "--share", "--models-dir", "m",
+                           "--preload", "defaults", "--device", "cpu"])
+    assert (args.host, args.port, args.share, args.models_dir, args.preload, args.device) == (
+        "0.0.0.0", 8000, True, "m", "defaults", "cpu")
+    defaults = app.parse_args([])
+    assert (defaults.host, defaults.share, defaults.preload) == ("127.0.0.1", False, "none")
+
+
+def test_launch_settings_are_hardened() -> None:
+    assert app.LAUNCH_SETTINGS["show_error"] is False
+    assert app.LAUNCH_SETTINGS["enable_monitoring"] is False
+    assert app.LAUNCH_SETTINGS["max_file_size"] == 50 * 1024 * 1024
+
+
+def test_python_app_py_serves_all_seven_tabs(models_dir: Path) -> None:
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--models-dir", str(models_dir),
+                               "--preload", "defaults", "--device", "cpu"],
+                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        config = None
+        for _ in range(120):  # up to 60 s for start-up
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/config", timeout=2) as response:
+                    config = json.load(response)
+                break
+            except OSError:
+                time.sleep(0.5)
+        assert config is not None, "the server did not answer"
+        labels = [component["props"].get("label") for component in config["components"]
+                  if component["type"] == "tabitem"]
+        assert labels == TAB_NAMES
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
