@@ -26,7 +26,7 @@ from typing import Any
 import torch
 
 from backend.catalog import CATALOG, ModelSpec, find_model
-from backend.errors import ModelUnavailableError
+from backend.errors import ModelUnavailableError, ResourceExhaustedError
 
 logger = logging.getLogger(__name__)
 
@@ -182,6 +182,8 @@ def load_from_pretrained(spec: ModelSpec, device: torch.device, dtype: torch.dty
         processor = transformers.AutoProcessor.from_pretrained(source, **options)
         model = model_class.from_pretrained(source, dtype=dtype, use_safetensors=True, **options)
     except Exception as error:
+        if is_out_of_memory(error):
+            raise
         raise ModelUnavailableError(_unavailable_message(spec.id, error, from_folder=folder is not None)) from error
     model.to(device)
     model.eval()
@@ -209,6 +211,11 @@ def _unavailable_message(model_id: str, error: Exception, from_folder: bool) -> 
     if "safetensors" in text:
         return f"The model {model_id} has no safetensors weights; this app loads only safetensors files."
     return f"The model {model_id} could not be loaded ({type(error).__name__}). Check its files and try again."
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    """Whether an error means the device or the host ran out of memory."""
+    return isinstance(error, torch.OutOfMemoryError | MemoryError)
 
 
 def free_device_memory(device: torch.device) -> None:
@@ -332,7 +339,14 @@ class ModelCache:
             self._evict_until_fits(estimate)
         logger.info("Loading %s on %s (%s)", spec.id, self.device, self.dtype)
         started = time.perf_counter()
-        model, processor = self.loader(spec, self.device, self.dtype)
+        try:
+            model, processor = self.loader(spec, self.device, self.dtype)
+        except Exception as error:
+            if not is_out_of_memory(error):
+                raise
+            self.unload_all()  # whatever was partly allocated, and every other model, goes
+            raise ResourceExhaustedError(f"There is not enough memory to load {spec.id}; the other models were "
+                                         "unloaded to make room. Try again, or choose a smaller model.") from error
         seconds = time.perf_counter() - started
         size = self.measure(model)
         if size > self.budget_bytes:

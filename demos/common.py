@@ -28,6 +28,8 @@ MODEL_QUEUE = "models"
 MODEL_CONCURRENCY = 1
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
+OUT_OF_MEMORY_MESSAGE = ("The model ran out of memory on this input. Try a smaller image, a shorter clip or text, "
+                         "or a smaller model.")
 
 try:  # Hugging Face ZeroGPU Spaces provide `spaces`; model work must then run inside spaces.GPU
     import spaces
@@ -45,10 +47,13 @@ def user_errors(handler: Handler) -> Handler:
             return handler(*args, **kwargs)
         except (InputError, ModelUnavailableError, ResourceExhaustedError) as error:
             # gr.Error renders HTML: escape, since messages may quote a little of what the user typed.
-            raise gr.Error(html.escape(str(error)), print_exception=False) from error
+            raise gr.Error(html.escape(str(error), quote=False), print_exception=False) from error
         except gr.Error:
             raise
         except Exception as error:
+            if models.is_out_of_memory(error):  # during a forward pass: free what can be freed, keep serving
+                models.free_device_memory(models.CACHE.device)
+                raise gr.Error(OUT_OF_MEMORY_MESSAGE, print_exception=False) from error
             request_id = uuid.uuid4().hex[:8]
             logger.exception("Request %s failed in %s", request_id, handler.__name__)
             raise gr.Error(f"Something went wrong on our side (request {request_id}). Please try again; if it "

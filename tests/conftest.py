@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from gradio_client import Client
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -97,3 +98,9 @@ def app_url(models_dir: Path) -> Iterator[str]:
                     **app.LAUNCH_SETTINGS)
     yield app.demo.local_url
     app.demo.close()
+
+
+@pytest.fixture(scope="session")
+def client(app_url: str, tmp_path_factory: pytest.TempPathFactory) -> Client:
+    """A gradio_client for the app, downloading result files into a temporary folder."""
+    return Client(app_url, verbose=False, download_files=str(tmp_path_factory.mktemp("downloads")))

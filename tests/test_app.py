@@ -20,12 +20,6 @@ REQUIRED = {"/classify_image": {"image", "labels"}, "/detect_objects": {"image"}
             "/synthesize_speech": {"text"}}
 
 
-@pytest.fixture(scope="module")
-def client(app_url: str, tmp_path_factory: pytest.TempPathFactory) -> Client:
-    """A gradio_client for the app, downloading files into a temporary folder."""
-    return Client(app_url, verbose=False, download_files=str(tmp_path_factory.mktemp("downloads")))
-
-
 def test_the_api_lists_exactly_the_six_endpoints_with_their_parameters(client: Client) -> None:
     api = client.view_api(print_info=False, return_format="dict")
     endpoints = api["named_endpoints"]
