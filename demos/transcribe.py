@@ -69,8 +69,9 @@ with gr.Blocks() as demo:
             model = model_dropdown(TASK)
             notes = gr.Markdown(model_notes(DEFAULT_MODEL))
             with gr.Row():
+                # Custom values let API callers pass names ("French") as well as codes; the backend checks them.
                 language = gr.Dropdown(choices=language_choices(DEFAULT_MODEL), value=AUTO, label="Language",
-                                       filterable=True)
+                                       filterable=True, allow_custom_value=True)
                 task_choice = gr.Radio(choices=[("Transcribe", "transcribe"), ("Translate to English", "translate")],
                                      value="transcribe", label="Task")
             run = gr.Button("Transcribe", variant="primary")
