@@ -20,6 +20,7 @@ from backend.sentences import pack, split_paragraphs
 # VITS takes longer pieces but memory grows with the length.
 MAX_PIECE_CHARS = {"bark": 200, "vits": 400}
 PAUSE_SECONDS = 0.25  # silence between pieces
+SEED = 0
 
 
 @dataclass
@@ -53,6 +54,9 @@ def synthesize_speech(text: str, model: str | None = None, voice: str | None = N
     rate = sampling_rate(loaded)
     pause = np.zeros(int(PAUSE_SECONDS * rate), dtype=np.float32)
     parts: list[np.ndarray] = []
+    # Both models sample (Bark's tokens, VITS's noise); a fixed seed makes the same request give the same audio.
+    # Model calls run one at a time (one concurrency group), so setting the global seed here is safe.
+    torch.manual_seed(SEED)
     with torch.inference_mode():
         for piece in pieces:
             if parts:

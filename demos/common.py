@@ -2,6 +2,7 @@
 
 import base64
 import functools
+import hashlib
 import html
 import logging
 import os
@@ -122,14 +123,14 @@ OUTPUT_MAX_AGE_SECONDS = 3600
 
 
 def write_output(data: bytes | str, name: str) -> str:
-    """Write a download into a fresh folder under OUTPUT_DIR (so its name stays `name`) and return its path."""
+    """Write a download under OUTPUT_DIR, in a folder named by its content (so repeats reuse it); return its path."""
     sweep_outputs()
-    folder = Path(tempfile.mkdtemp(dir=OUTPUT_DIR))
+    content = data.encode("utf-8") if isinstance(data, str) else data
+    folder = OUTPUT_DIR / hashlib.sha256(content).hexdigest()[:20]
+    folder.mkdir(exist_ok=True)
     path = folder / name
-    if isinstance(data, str):
-        path.write_text(data, encoding="utf-8")
-    else:
-        path.write_bytes(data)
+    if not path.exists():
+        path.write_bytes(content)
     return str(path)
 
 

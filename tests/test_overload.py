@@ -1,0 +1,166 @@
+"""Overload and concurrency through the HTTP API: one model queue, a bounded queue, a soak, a client that leaves."""
+
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from gradio_client import Client, handle_file
+
+import app
+from backend import classify_image, detect_objects, estimate_depth, models, synthesize_speech, transcribe, translate
+from demos.common import MODEL_CONCURRENCY, OUTPUT_DIR
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+PHOTO = ASSETS / "images" / "chelsea.jpg"
+SPEECH = ASSETS / "audio" / "en.wav"
+TASK_FUNCTIONS = [(classify_image, "classify_image"), (detect_objects, "detect_objects"),
+                  (estimate_depth, "estimate_depth"), (translate, "translate"), (transcribe, "transcribe"),
+                  (synthesize_speech, "synthesize_speech")]
+# One fast request per tab, by keyword.
+SIX_REQUESTS: list[dict] = [
+    {"image": PHOTO, "labels": "cat, dog", "model": "openai/clip-vit-base-patch32", "api_name": "/classify_image"},
+    {"image": PHOTO, "api_name": "/detect_objects"},
+    {"image": PHOTO, "api_name": "/estimate_depth"},
+    {"text": "Good morning.", "source_language": "en", "target_language": "fr", "api_name": "/translate"},
+    {"audio": SPEECH, "model": "facebook/wav2vec2-base-960h", "api_name": "/transcribe"},
+    {"text": "Hello.", "model": "facebook/mms-tts-eng", "api_name": "/synthesize_speech"},
+]
+
+
+def call(client: Client, request: dict) -> object:
+    """One request; file inputs uploaded."""
+    arguments = {key: handle_file(value) if isinstance(value, Path) else value for key, value in request.items()}
+    return client.predict(**arguments)
+
+
+class Gauge:
+    """Counts model calls running at the same time."""
+
+    def __init__(self) -> None:
+        self.running = 0
+        self.most = 0
+        self.lock = threading.Lock()
+
+    def wrap(self, function: Callable) -> Callable:
+        """The function, counted while it runs."""
+        def counted(*args: object, **kwargs: object) -> object:
+            with self.lock:
+                self.running += 1
+                self.most = max(self.most, self.running)
+            try:
+                time.sleep(0.05)  # widen the window in which overlapping calls would be seen
+                return function(*args, **kwargs)
+            finally:
+                with self.lock:
+                    self.running -= 1
+        return counted
+
+
+@pytest.fixture
+def gauge(monkeypatch: pytest.MonkeyPatch) -> Gauge:
+    """Every backend task function wrapped in one gauge."""
+    counter = Gauge()
+    for module, name in TASK_FUNCTIONS:
+        monkeypatch.setattr(module, name, counter.wrap(getattr(module, name)))
+    return counter
+
+
+def test_six_tabs_at_once_all_succeed_one_model_call_at_a_time(client: Client, gauge: Gauge) -> None:
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(lambda request: call(client, request), SIX_REQUESTS))
+    assert len(results) == 6 and all(result[-1]["model"] for result in results)
+    assert 1 <= gauge.most <= MODEL_CONCURRENCY
+
+
+def test_two_first_requests_for_one_model_load_it_once(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    model_id = "openai/clip-vit-base-patch32"
+    models.CACHE.unload(model_id)
+    loads = []
+    real_loader = models.CACHE.loader
+    monkeypatch.setattr(models.CACHE, "loader", lambda spec, *rest: loads.append(spec.id) or real_loader(spec, *rest))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(lambda _: call(client, SIX_REQUESTS[0]), range(2)))
+    assert loads == [model_id]
+
+
+@pytest.fixture
+def small_queue() -> Iterator[int]:
+    """The app's queue bounded at 2 waiting jobs for one test."""
+    queue = app.demo._queue
+    original = queue.max_size
+    queue.max_size = 2
+    yield 2
+    queue.max_size = original
+
+
+def test_a_full_queue_turns_requests_away_and_admitted_jobs_finish(client: Client, small_queue: int,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    slow_translate = translate.translate
+
+    def slow(*args: object, **kwargs: object) -> object:
+        time.sleep(0.5)
+        return slow_translate(*args, **kwargs)
+
+    monkeypatch.setattr(translate, "translate", slow)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(lambda _: try_call(client, SIX_REQUESTS[3]), range(8)))
+    finished = [outcome for outcome in outcomes if not isinstance(outcome, Exception)]
+    refused = [outcome for outcome in outcomes if isinstance(outcome, Exception)]
+    assert finished and refused
+    assert all("Queue is full" in str(error) for error in refused)
+    assert all(result[-1]["target_language"] == "fr" for result in finished)
+
+
+def try_call(client: Client, request: dict) -> object:
+    """The result of a request, or the exception it raised."""
+    try:
+        return call(client, request)
+    except Exception as error:  # the test sorts outcomes into results and refusals
+        return error
+
+
+def open_files() -> int:
+    """File descriptors this process (which serves the app) holds."""
+    return len(os.listdir("/proc/self/fd"))
+
+
+def temp_files() -> int:
+    """Files under the system temp folder (gradio's upload cache and our downloads live there)."""
+    return sum(len(files) for _, _, files in os.walk(tempfile.gettempdir()))
+
+
+def test_a_soak_of_100_mixed_requests_leaks_nothing(client: Client, tmp_path: Path) -> None:
+    bad_image = tmp_path / "bad.png"
+    bad_image.write_bytes(b"not an image" * 50)
+    mixed = [*SIX_REQUESTS, {"image": bad_image, "labels": "cat", "api_name": "/classify_image"},
+             {"text": "", "api_name": "/synthesize_speech"}]
+    clients = [client] + [Client(client.src, verbose=False, download_files=str(tmp_path)) for _ in range(3)]
+
+    def half() -> None:
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(lambda n: try_call(clients[n % 4], mixed[n % len(mixed)]), range(50)))
+
+    half()
+    files, temps = open_files(), temp_files()
+    half()
+    assert open_files() <= files + 4  # sockets come and go; no steady growth
+    assert temp_files() <= temps + 8  # identical uploads are stored once; our downloads are swept hourly
+    assert len(app.demo._queue) == 0  # no job left waiting
+    assert all(queue.current_concurrency == 0 for queue in app.demo._queue.event_queue_per_concurrency_id.values())
+    assert OUTPUT_DIR.is_dir()
+
+
+def test_a_client_that_leaves_mid_request_leaves_the_server_healthy(client: Client, app_url: str) -> None:
+    leaver = Client(app_url, verbose=False)
+    job = leaver.submit(text="A long text to speak. " * 20, model="facebook/mms-tts-eng",
+                        api_name="/synthesize_speech")
+    time.sleep(0.1)
+    job.cancel()
+    leaver.close()
+    *_, result = call(client, SIX_REQUESTS[5])
+    assert result["model"] == "facebook/mms-tts-eng"
