@@ -71,8 +71,3 @@ def find_language(name_or_code: str, allowed: tuple[str, ...]) -> str | None:
         if text == code.lower() or text == LANGUAGE_NAMES[code].lower():
             return code
     return None
-
-
-def language_choice(code: str) -> str:
-    """The label a language gets in menus, e.g. "French (fr)"."""
-    return f"{LANGUAGE_NAMES[code]} ({code})"

@@ -55,4 +55,3 @@ MAX_DEPTH_INPUT_SIDE = _int_from_env("APP_MAX_DEPTH_INPUT_SIDE", 640)  # long si
 MAX_TRANSLATION_NEW_TOKENS = _int_from_env("APP_MAX_TRANSLATION_NEW_TOKENS", 256)  # per translated piece
 MAX_TRANSCRIPTION_NEW_TOKENS = _int_from_env("APP_MAX_TRANSCRIPTION_NEW_TOKENS", 440)  # per 30 s window
 MAX_SPEECH_SEMANTIC_TOKENS = _int_from_env("APP_MAX_SPEECH_SEMANTIC_TOKENS", 768)  # Bark, per sentence (~15 s)
-MAX_SPEECH_SECONDS = _float_from_env("APP_MAX_SPEECH_SECONDS", 300.0)  # total synthesised audio

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import gradio as gr
 
 from backend import models
-from backend.catalog import ModelSpec, default_model, find_model, models_for
+from backend.catalog import default_model, find_model, models_for
 from backend.errors import InputError, ModelUnavailableError, ResourceExhaustedError
 
 logger = logging.getLogger(__name__)
@@ -77,14 +77,10 @@ def show_loading(model_id: str | None, task: str, progress: gr.Progress) -> None
         progress(0, desc=f"Loading {spec.label} (first use)...")
 
 
-def model_choices(task: str, where: Callable[[ModelSpec], bool] = lambda spec: True) -> list[tuple[str, str]]:
-    """Dropdown choices (label with size, Hub id) for one task's models."""
-    return [(spec.label, spec.id) for spec in models_for(task) if where(spec)]
-
-
 def model_dropdown(task: str) -> gr.Dropdown:
     """The model menu of a tab: labels with sizes, the task's default selected."""
-    return gr.Dropdown(choices=model_choices(task), value=default_model(task).id, label="Model")
+    choices = [(spec.label, spec.id) for spec in models_for(task)]
+    return gr.Dropdown(choices=choices, value=default_model(task).id, label="Model")
 
 
 def model_notes(model_id: str | None) -> str:
