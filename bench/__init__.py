@@ -1,0 +1,1 @@
+"""Benchmarks (not tests): real-size architectures, ratios against baselines measured in the same run."""

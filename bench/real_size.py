@@ -1,0 +1,116 @@
+"""Real-size checkpoints with random weights, for benchmarks: the catalog's architectures at their real sizes.
+
+Each folder takes the tiny test model's tokenizer and processor files (so nothing is downloaded), then gets a
+real-size model config and random weights saved as safetensors, and processor settings at the real input sizes.
+Built once into bench/.cache/ (not in git) and reused.
+"""
+
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+import transformers as tf
+
+from tests.tiny_models import BUILDERS as TINY_BUILDERS
+
+CACHE = Path(__file__).resolve().parent / ".cache"
+
+
+def clip_large(folder: Path) -> tuple[torch.nn.Module, object | None]:
+    """CLIP ViT-L/14: 24-layer 1024-wide vision tower at 224 px, 12-layer 768-wide text tower."""
+    text = {"vocab_size": 49408, "hidden_size": 768, "intermediate_size": 3072, "num_hidden_layers": 12,
+            "num_attention_heads": 12, "max_position_embeddings": 77, "bos_token_id": 512, "eos_token_id": 513,
+            "pad_token_id": 513}
+    vision = {"hidden_size": 1024, "intermediate_size": 4096, "num_hidden_layers": 24, "num_attention_heads": 16,
+              "image_size": 224, "patch_size": 14}
+    config = tf.CLIPConfig(text_config=text, vision_config=vision, projection_dim=768)
+    return tf.CLIPModel(config), tf.CLIPImageProcessor()
+
+
+def detr_resnet50(folder: Path) -> tuple[torch.nn.Module, object | None]:
+    """DETR with transformers' ResNet-50, 6+6 layers, 100 queries, 800x1333 inputs."""
+    from tests.tiny_models.vision import COCO_ID2LABEL
+
+    config = tf.DetrConfig(use_timm_backbone=False, use_pretrained_backbone=False,
+                           backbone_config=tf.ResNetConfig(out_features=["stage4"]), id2label=COCO_ID2LABEL)
+    return tf.DetrForObjectDetection(config), tf.DetrImageProcessor()
+
+
+def owlvit_b32(folder: Path) -> tuple[torch.nn.Module, object | None]:
+    """OWL-ViT B/32 at 768 px (the config's defaults are this model)."""
+    text = {"vocab_size": 49408, "max_position_embeddings": 16, "bos_token_id": 512, "eos_token_id": 513,
+            "pad_token_id": 513}
+    return tf.OwlViTForObjectDetection(tf.OwlViTConfig(text_config=text)), tf.OwlViTImageProcessor()
+
+
+def glpn_nyu(folder: Path) -> tuple[torch.nn.Module, object | None]:
+    """GLPN with its MiT-b4 encoder, as vinvino02/glpn-nyu."""
+    config = tf.GLPNConfig(hidden_sizes=[64, 128, 320, 512], depths=[3, 8, 27, 3], decoder_hidden_size=64,
+                           max_depth=10)
+    return tf.GLPNForDepthEstimation(config), None
+
+
+def m2m100_418m(folder: Path) -> tuple[torch.nn.Module, object | None]:
+    """M2M100 418M: 12+12 layers, 1024 wide, 128k vocabulary."""
+    config = tf.M2M100Config(vocab_size=128112, d_model=1024, encoder_layers=12, decoder_layers=12,
+                             encoder_attention_heads=16, decoder_attention_heads=16, encoder_ffn_dim=4096,
+                             decoder_ffn_dim=4096)
+    return tf.M2M100ForConditionalGeneration(config), None
+
+
+def whisper_base(folder: Path) -> tuple[torch.nn.Module, object | None]:
+    """Whisper base: 6+6 layers, 512 wide, 51865 tokens; special-token ids kept from the tiny tokenizer."""
+    config = tf.WhisperConfig.from_pretrained(folder)
+    config.update({"d_model": 512, "encoder_layers": 6, "decoder_layers": 6, "encoder_attention_heads": 8,
+                   "decoder_attention_heads": 8, "encoder_ffn_dim": 2048, "decoder_ffn_dim": 2048,
+                   "vocab_size": 51865})
+    return tf.WhisperForConditionalGeneration(config), None
+
+
+def wav2vec2_base(folder: Path) -> tuple[torch.nn.Module, object | None]:
+    """wav2vec2 base (the config's defaults), with a 32-character CTC head."""
+    return tf.Wav2Vec2ForCTC(tf.Wav2Vec2Config(vocab_size=32)), None
+
+
+def mms_tts(folder: Path) -> tuple[torch.nn.Module, object | None]:
+    """VITS at MMS-TTS size (the config's defaults), 16 kHz, over the tiny tokenizer's characters."""
+    characters = len(tf.AutoTokenizer.from_pretrained(folder))
+    return tf.VitsModel(tf.VitsConfig(vocab_size=characters, sampling_rate=16_000)), None
+
+
+# Each takes the folder holding the tiny model's files and returns the real-size model and, where the real input
+# size differs from the tiny one, the image processor to use.
+BUILDERS: dict[str, Callable[[Path], tuple[torch.nn.Module, object | None]]] = {
+    "openai/clip-vit-large-patch14": clip_large,
+    "facebook/detr-resnet-50": detr_resnet50,
+    "google/owlvit-base-patch32": owlvit_b32,
+    "vinvino02/glpn-nyu": glpn_nyu,
+    "facebook/m2m100_418M": m2m100_418m,
+    "facebook/wav2vec2-base-960h": wav2vec2_base,
+    "facebook/mms-tts-eng": mms_tts,
+    "openai/whisper-base": whisper_base,
+}
+
+
+def build(model_id: str, folder: Path) -> None:
+    """Write a real-size random checkpoint of one catalog model into folder."""
+    torch.manual_seed(0)
+    TINY_BUILDERS[model_id](folder)  # tokenizer, processor, generation config
+    model, image_processor = BUILDERS[model_id](folder)
+    model.save_pretrained(folder)
+    if image_processor is not None:  # real input sizes; tokenizer files stay the tiny ones
+        processor = tf.AutoProcessor.from_pretrained(folder)
+        if hasattr(processor, "image_processor"):  # a processor that also holds a tokenizer
+            processor.image_processor = image_processor
+            image_processor = processor
+        image_processor.save_pretrained(folder)
+
+
+def ensure_all(ids: list[str]) -> Path:
+    """CACHE holding a real-size checkpoint for each id, building the missing ones."""
+    for model_id in ids:
+        folder = CACHE / model_id
+        if not (folder / "model.safetensors").exists():
+            print(f"building {model_id} at real size...", flush=True)
+            build(model_id, folder)
+    return CACHE
