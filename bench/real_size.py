@@ -97,6 +97,8 @@ def build(model_id: str, folder: Path) -> None:
     torch.manual_seed(0)
     TINY_BUILDERS[model_id](folder)  # tokenizer, processor, generation config
     model, image_processor = BUILDERS[model_id](folder)
+    if (folder / "generation_config.json").exists():  # keep Whisper's language and task token tables
+        model.generation_config = tf.GenerationConfig.from_pretrained(folder)
     model.save_pretrained(folder)
     if image_processor is not None:  # real input sizes; tokenizer files stay the tiny ones
         processor = tf.AutoProcessor.from_pretrained(folder)
