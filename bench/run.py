@@ -214,6 +214,11 @@ prepared once. CLIP-L is measured with new labels each call (no text-embedding c
 |---|---|---|---|
 {chr(10).join(rows)}
 
+Reading these figures: forward-only and the backend call are timed one after the other, not interleaved, and
+this 2-core virtual machine drifts by 10-20 % between minutes, so ratios below 1.0 (DETR, GLPN, wav2vec2) are
+drift, not the backend beating the model. MMS-TTS output length depends on its sampling noise (the backend seeds
+it, the baseline does not), so its row compares unequal work. Interleaving the two (ABAB) is the next fix.
+
 ## Naive app vs warm backend
 
 A pipeline (M2M100: from_pretrained + generate) built inside every request, on the same files.
