@@ -80,7 +80,8 @@ def show_loading(model_id: str | None, task: str, progress: gr.Progress) -> None
 def model_dropdown(task: str) -> gr.Dropdown:
     """The model menu of a tab: labels with sizes, the task's default selected."""
     choices = [(spec.label, spec.id) for spec in models_for(task)]
-    return gr.Dropdown(choices=choices, value=default_model(task).id, label="Model")
+    # Custom values reach the backend, whose message for an unknown id lists the task's models.
+    return gr.Dropdown(choices=choices, value=default_model(task).id, label="Model", allow_custom_value=True)
 
 
 def model_notes(model_id: str | None) -> str:

@@ -155,9 +155,11 @@ def test_bad_labels(client: Client, name: str, labels: str, message: str | None)
 
 
 def test_unknown_model_and_language(client: Client) -> None:
-    # The model menu refuses ids outside the catalog before our code runs, naming the choices.
     expect(lambda: client.predict(text="Hello", model="evil/remote-code", api_name="/synthesize_speech"),
-           "is not in the list of choices: ['suno/bark-small', 'suno/bark', 'facebook/mms-tts-eng']")
+           "Unknown model 'evil/remote-code' for this task. Choose one of: suno/bark-small, suno/bark, "
+           "facebook/mms-tts-eng.")
+    expect(lambda: client.predict(image=handle_file(PHOTO), model="../../etc/passwd", api_name="/estimate_depth"),
+           "Unknown model")
     expect(lambda: client.predict(text="Hello", source_language="Klingon", target_language="fr",
                                   api_name="/translate"), "Unknown source language")
     expect(lambda: client.predict(audio=handle_file(SPEECH), model="openai/whisper-base", language="Elvish",
