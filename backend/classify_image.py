@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from backend import inputs, models
+from backend import compute, inputs, models
 from backend.catalog import resolve_model
 from backend.errors import InputError
 
@@ -55,7 +55,7 @@ def classify_image(
     prompts = make_prompts(template, names)
     picture = inputs.load_image(image)
     loaded = models.get(spec.id)
-    with torch.inference_mode():
+    with compute.model_work():
         text_embeddings = embed_prompts(loaded, prompts)  # (labels, dim), unit length
         image_embedding = embed_image(loaded, picture)  # (dim,), unit length
         logits = logit_scale(loaded.model) * (text_embeddings @ image_embedding)  # (labels,)

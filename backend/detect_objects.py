@@ -10,7 +10,7 @@ from typing import Any
 import torch
 from PIL import Image
 
-from backend import inputs, models
+from backend import compute, inputs, models
 from backend.catalog import ModelSpec, models_for, resolve_model
 from backend.errors import InputError
 
@@ -53,7 +53,7 @@ def detect_objects(
     names = inputs.split_items(queries, what="queries") if spec.open_vocabulary else []
     picture = inputs.load_image(image)
     loaded = models.get(spec.id)
-    with torch.inference_mode():
+    with compute.model_work():
         if spec.open_vocabulary:
             found = detect_open_vocabulary(loaded, picture, names, threshold)
         else:

@@ -10,10 +10,9 @@ from typing import Any
 
 import matplotlib
 import numpy as np
-import torch
 from PIL import Image
 
-from backend import inputs, models
+from backend import compute, inputs, models
 from backend.catalog import resolve_model
 from backend.errors import InputError
 from backend.limits import MAX_DEPTH_INPUT_SIDE
@@ -53,7 +52,7 @@ def estimate_depth(image: Any, model: str | None = None, colormap: str = DEFAULT
     picture = inputs.load_image(image)
     loaded = models.get(spec.id)
     model_input = bounded(picture, MAX_DEPTH_INPUT_SIDE)
-    with torch.inference_mode():
+    with compute.model_work():
         features = loaded.processor(images=model_input, return_tensors="pt").to(loaded.device)
         features["pixel_values"] = features["pixel_values"].to(loaded.dtype)
         outputs = loaded.model(**features)

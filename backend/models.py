@@ -25,6 +25,7 @@ from typing import Any
 
 import torch
 
+from backend import compute
 from backend.catalog import CATALOG, ModelSpec, find_model
 from backend.errors import ModelUnavailableError, ResourceExhaustedError
 
@@ -170,6 +171,13 @@ def _config_declares_half(folder: Path) -> bool:
     return bool(re.search(r'"(torch_)?dtype"\s*:\s*"(float16|bfloat16)"', text))
 
 
+# transformers 5.23's from_pretrained changes process-wide state while it builds a model (torch's default dtype,
+# patched init and tensor-creation functions). Two loads at once in two threads left parameters on the "meta"
+# device here ("Cannot copy out of meta tensor"), so real loads run one at a time; the cache's per-model locks
+# still let a request for a loaded model proceed while another model loads.
+_FROM_PRETRAINED_LOCK = threading.Lock()
+
+
 def load_from_pretrained(spec: ModelSpec, device: torch.device, dtype: torch.dtype) -> tuple[Any, Any]:
     """Load a catalog model and its processor with transformers; errors become ModelUnavailableError."""
     import transformers
@@ -179,8 +187,9 @@ def load_from_pretrained(spec: ModelSpec, device: torch.device, dtype: torch.dty
     options = {"trust_remote_code": False, "local_files_only": folder is not None or hub_offline()}
     model_class = getattr(transformers, MODEL_CLASS_BY_FAMILY[spec.family])
     try:
-        processor = transformers.AutoProcessor.from_pretrained(source, **options)
-        model = model_class.from_pretrained(source, dtype=dtype, use_safetensors=True, **options)
+        with _FROM_PRETRAINED_LOCK:
+            processor = transformers.AutoProcessor.from_pretrained(source, **options)
+            model = model_class.from_pretrained(source, dtype=dtype, use_safetensors=True, **options)
     except Exception as error:
         if is_out_of_memory(error):
             raise
@@ -381,6 +390,8 @@ def _device_name(device: torch.device) -> str:
     return f"CPU ({os.cpu_count()} cores, {torch.get_num_threads()} torch threads)"
 
 
+# Threads are set once, here, before the first model loads (see backend/compute.py).
+compute.set_torch_threads()
 # The app's one cache; task modules get their models from here.
 CACHE = ModelCache()
 

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from backend import inputs, models
+from backend import compute, inputs, models
 from backend.catalog import ModelSpec, resolve_model
 from backend.errors import InputError
 from backend.limits import MAX_SPEECH_SEMANTIC_TOKENS, MAX_TEXT_CHARS
@@ -54,10 +54,10 @@ def synthesize_speech(text: str, model: str | None = None, voice: str | None = N
     rate = sampling_rate(loaded)
     pause = np.zeros(int(PAUSE_SECONDS * rate), dtype=np.float32)
     parts: list[np.ndarray] = []
-    # Both models sample (Bark's tokens, VITS's noise); a fixed seed makes the same request give the same audio.
-    # Model calls run one at a time (one concurrency group), so setting the global seed here is safe.
-    torch.manual_seed(SEED)
-    with torch.inference_mode():
+    with compute.model_work():
+        # Both models sample (Bark's tokens, VITS's noise); a fixed seed makes the same request give the same
+        # audio. Set under the device lock, so no other model call draws from the global generator meanwhile.
+        torch.manual_seed(SEED)
         for piece in pieces:
             if parts:
                 parts.append(pause)

@@ -9,9 +9,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-import torch
 
-from backend import inputs, models
+from backend import compute, inputs, models
 from backend.catalog import ModelSpec, resolve_model
 from backend.errors import InputError
 from backend.languages import find_language
@@ -70,7 +69,7 @@ def transcribe(
     recognizer = asr_pipeline(loaded)
     samples = inputs.load_audio(audio, sampling_rate=recognizer.feature_extractor.sampling_rate)
     duration = len(samples) / recognizer.feature_extractor.sampling_rate
-    with torch.inference_mode():
+    with compute.model_work():
         if spec.family == "whisper":
             return transcribe_whisper(recognizer, spec, samples, duration, code, task)
         return transcribe_ctc(recognizer, spec, samples, duration)

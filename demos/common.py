@@ -23,7 +23,9 @@ logger = logging.getLogger(__name__)
 
 # Example files shipped with the app.
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
-# Every model event shares this concurrency group: one device, one queue, so six tabs never run six models at once.
+# Model events share this concurrency group: one device, one queue, so six tabs never run six models at once.
+# (The backend's device lock enforces the same; the group keeps waiting requests in gradio's queue, with their
+# position shown. Translation has its own group, since the backend batches its waiting requests.)
 MODEL_QUEUE = "models"
 # Model calls running together in that group; 1 suits one CPU or one GPU (see bench/ for the measurements).
 MODEL_CONCURRENCY = 1

@@ -10,8 +10,6 @@ from backend.languages import LANGUAGE_NAMES
 from backend.limits import MAX_TEXT_CHARS
 from demos.common import (
     ASSETS,
-    MODEL_CONCURRENCY,
-    MODEL_QUEUE,
     model_dropdown,
     model_handler,
     model_notes,
@@ -20,6 +18,7 @@ from demos.common import (
 
 TASK = "translate"
 DEFAULT_MODEL = default_model(TASK)
+BATCHED_QUEUE = "translate"
 # Menu entries (English name, code), sorted by name; the API also accepts names and codes typed freely.
 LANGUAGE_CHOICES = sorted(((LANGUAGE_NAMES[code], code) for code in DEFAULT_MODEL.languages), key=lambda c: c[0])
 EXAMPLES = [
@@ -72,8 +71,10 @@ with gr.Blocks() as demo:
         inputs=[text, source, target, model],
         outputs=[translation, result],
         api_name="translate",
-        concurrency_id=MODEL_QUEUE,
-        concurrency_limit=MODEL_CONCURRENCY,
+        # Its own group, so that requests waiting for the device reach the backend, which translates them
+        # together (backend/compute.py); the backend's device lock still runs one model at a time.
+        concurrency_id=BATCHED_QUEUE,
+        concurrency_limit=task.MAX_REQUESTS_TOGETHER,
     )
     swap_button.click(swap, inputs=[source, target, text, translation], outputs=[source, target, text, translation],
                       api_visibility="private", queue=False)

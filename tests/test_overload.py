@@ -1,5 +1,6 @@
 """Overload and concurrency through the HTTP API: one model queue, a bounded queue, a soak, a client that leaves."""
 
+import contextlib
 import os
 import tempfile
 import threading
@@ -12,15 +13,12 @@ import pytest
 from gradio_client import Client, handle_file
 
 import app
-from backend import classify_image, detect_objects, estimate_depth, models, synthesize_speech, transcribe, translate
-from demos.common import MODEL_CONCURRENCY, OUTPUT_DIR
+from backend import compute, models, translate
+from demos.common import OUTPUT_DIR
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 PHOTO = ASSETS / "images" / "chelsea.jpg"
 SPEECH = ASSETS / "audio" / "en.wav"
-TASK_FUNCTIONS = [(classify_image, "classify_image"), (detect_objects, "detect_objects"),
-                  (estimate_depth, "estimate_depth"), (translate, "translate"), (transcribe, "transcribe"),
-                  (synthesize_speech, "synthesize_speech")]
 # One fast request per tab, by keyword.
 SIX_REQUESTS: list[dict] = [
     {"image": PHOTO, "labels": "cat, dog", "model": "openai/clip-vit-base-patch32", "api_name": "/classify_image"},
@@ -39,42 +37,61 @@ def call(client: Client, request: dict) -> object:
 
 
 class Gauge:
-    """Counts model calls running at the same time."""
+    """Counts model computations (the backend's `compute.model_work` sections) running at the same time."""
 
-    def __init__(self) -> None:
+    def __init__(self, model_work: Callable[[], contextlib.AbstractContextManager]) -> None:
+        self.model_work = model_work
+        self.entered = 0
         self.running = 0
         self.most = 0
         self.lock = threading.Lock()
 
-    def wrap(self, function: Callable) -> Callable:
-        """The function, counted while it runs."""
-        def counted(*args: object, **kwargs: object) -> object:
+    @contextlib.contextmanager
+    def counted(self) -> Iterator[None]:
+        """The real model_work, counted while it runs."""
+        with self.model_work():
             with self.lock:
+                self.entered += 1
                 self.running += 1
                 self.most = max(self.most, self.running)
             try:
-                time.sleep(0.05)  # widen the window in which overlapping calls would be seen
-                return function(*args, **kwargs)
+                time.sleep(0.05)  # widen the window in which overlapping computations would be seen
+                yield
             finally:
                 with self.lock:
                     self.running -= 1
-        return counted
 
 
 @pytest.fixture
 def gauge(monkeypatch: pytest.MonkeyPatch) -> Gauge:
-    """Every backend task function wrapped in one gauge."""
-    counter = Gauge()
-    for module, name in TASK_FUNCTIONS:
-        monkeypatch.setattr(module, name, counter.wrap(getattr(module, name)))
+    """Every model computation of every task counted by one gauge."""
+    counter = Gauge(compute.model_work)
+    monkeypatch.setattr(compute, "model_work", counter.counted)
     return counter
 
 
-def test_six_tabs_at_once_all_succeed_one_model_call_at_a_time(client: Client, gauge: Gauge) -> None:
+def test_six_tabs_at_once_all_succeed_one_model_computation_at_a_time(client: Client, gauge: Gauge) -> None:
     with ThreadPoolExecutor(max_workers=6) as pool:
         results = list(pool.map(lambda request: call(client, request), SIX_REQUESTS))
     assert len(results) == 6 and all(result[-1]["model"] for result in results)
-    assert 1 <= gauge.most <= MODEL_CONCURRENCY
+    assert gauge.entered >= 6  # every task computed inside model_work...
+    assert gauge.most == 1  # ...and never two at once, although translation runs in its own gradio group
+
+
+def test_concurrent_translations_through_the_app_are_batched_and_equal_single_ones(client: Client) -> None:
+    texts = ["Good morning.", "The museum opens at nine.", "Where is the station?"]
+    alone = [client.predict(text=text, source_language="en", target_language="fr", api_name="/translate")[0]
+             for text in texts]
+    before = translate.BATCHER.batch_sizes.copy()
+    with compute.DEVICE_LOCK:  # the device is busy, so the three requests queue up in the backend together
+        jobs = [client.submit(text=text, source_language="en", target_language="fr", api_name="/translate")
+                for text in texts]
+        pause = threading.Event()
+        while translate.BATCHER.waiting() < len(texts) and not any(job.done() for job in jobs):
+            pause.wait(0.01)
+    together = [job.result(timeout=60)[0] for job in jobs]
+    assert together == alone
+    assert translate.BATCHER.batch_sizes - before == {3: 1}
 
 
 def test_two_first_requests_for_one_model_load_it_once(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
