@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import gradio as gr
+from gradio import processing_utils
 
 from backend import models
 from backend.catalog import default_model, find_model, models_for
@@ -129,8 +130,46 @@ def write_output(data: bytes | str, name: str) -> str:
     folder.mkdir(exist_ok=True)
     path = folder / name
     if not path.exists():
-        path.write_bytes(content)
+        write_atomically(path, content)
     return str(path)
+
+
+def write_atomically(path: Path, content: bytes) -> None:
+    """Write a file under a temporary name and rename it into place: a reader sees all of it or nothing."""
+    descriptor, staging = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(content)
+        os.replace(staging, path)
+    except BaseException:
+        Path(staging).unlink(missing_ok=True)
+        raise
+
+
+def save_pil_to_cache_once(image: Any, cache_dir: str, name: str = "image", format: str = "webp") -> str:
+    """gradio's `save_pil_to_cache`, but never rewriting a file that exists (see `keep_cached_images_whole`)."""
+    content = processing_utils.encode_pil_to_bytes(image, format)
+    folder = Path(cache_dir) / processing_utils.hash_bytes(content)
+    folder.mkdir(exist_ok=True, parents=True)
+    path = (folder / f"{name}.{format}").resolve()
+    if not path.exists():
+        write_atomically(path, content)
+    return str(path)
+
+
+def keep_cached_images_whole() -> None:
+    """Stop gradio 6.31 from rewriting an image another request is downloading.
+
+    gradio names cached images by their content and rewrites the file in place each time. When two requests
+    give the same image at once (several people clicking the same example; the same box overlay in two
+    detections) one client's download was cut short ("Too much data for declared Content-Length" in the
+    benchmark's 4 concurrent clients). Its `save_file_to_cache` already writes once and atomically; this makes
+    the image path do the same. Audio is handed to gradio as a file (see the speech tab), so it takes that path.
+    """
+    processing_utils.save_pil_to_cache = save_pil_to_cache_once
+
+
+keep_cached_images_whole()
 
 
 def sweep_outputs() -> None:

@@ -1,9 +1,10 @@
 """Text to speech tab: text -> playable, downloadable speech, with Bark's voice presets."""
 
+import io
 from typing import Any
 
 import gradio as gr
-import numpy as np
+import soundfile
 
 from backend import synthesize_speech as task
 from backend.catalog import default_model, find_model
@@ -17,6 +18,7 @@ from demos.common import (
     model_handler,
     model_notes,
     show_loading,
+    write_output,
 )
 
 TASK = "synthesize_speech"
@@ -46,12 +48,15 @@ def synthesize_speech(
     model: str = DEFAULT_SPEC.id,
     voice: str = DEFAULT_SPEC.default_voice,
     progress: gr.Progress = gr.Progress(track_tqdm=True),  # noqa: B008 - gradio's documented idiom
-) -> tuple[tuple[int, Any], dict[str, Any]]:
+) -> tuple[str, dict[str, Any]]:
     """Speak the text; `voice` is a Bark preset (ignored by single-voice models). Returns the audio and the JSON."""
     show_loading(model, TASK, progress)
     result = task.synthesize_speech(text, model=model, voice=voice)
-    pcm16 = (result.audio * 32767).round().astype(np.int16)  # what a WAV download holds; gradio would convert anyway
-    return (result.sampling_rate, pcm16), result.to_json()
+    # A 16-bit WAV file: what gradio would make of the samples, written once per content and never rewritten
+    # while another request downloads it (gradio rewrites its own audio files in place).
+    wav = io.BytesIO()
+    soundfile.write(wav, result.audio, result.sampling_rate, format="WAV", subtype="PCM_16")
+    return write_output(wav.getvalue(), "speech.wav"), result.to_json()
 
 
 def follow_model(model_id: str) -> Any:
@@ -72,7 +77,7 @@ with gr.Blocks() as demo:
                                 label="Voice", filterable=True)
             run = gr.Button("Speak", variant="primary")
         with gr.Column():
-            speech = gr.Audio(label="Speech", type="numpy", format="wav", interactive=False)
+            speech = gr.Audio(label="Speech", type="filepath", format="wav", interactive=False)
             result = gr.JSON(label="Result (JSON)", open=False)
     gr.Examples(examples=EXAMPLES, inputs=[text, voice])
 

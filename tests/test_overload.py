@@ -1,6 +1,7 @@
 """Overload and concurrency through the HTTP API: one model queue, a bounded queue, a soak, a client that leaves."""
 
 import contextlib
+import io
 import os
 import tempfile
 import threading
@@ -10,10 +11,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+import soundfile
 from gradio_client import Client, handle_file
+from PIL import Image
 
 import app
-from backend import compute, models, translate
+from backend import compute, detect_objects, models, translate
 from demos.common import OUTPUT_DIR
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -117,20 +120,20 @@ def small_queue() -> Iterator[int]:
 
 def test_a_full_queue_turns_requests_away_and_admitted_jobs_finish(client: Client, small_queue: int,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    slow_translate = translate.translate
+    slow_detect = detect_objects.detect_objects
 
     def slow(*args: object, **kwargs: object) -> object:
         time.sleep(0.5)
-        return slow_translate(*args, **kwargs)
+        return slow_detect(*args, **kwargs)
 
-    monkeypatch.setattr(translate, "translate", slow)
+    monkeypatch.setattr(detect_objects, "detect_objects", slow)
     with ThreadPoolExecutor(max_workers=8) as pool:
-        outcomes = list(pool.map(lambda _: try_call(client, SIX_REQUESTS[3]), range(8)))
+        outcomes = list(pool.map(lambda _: try_call(client, SIX_REQUESTS[1]), range(8)))
     finished = [outcome for outcome in outcomes if not isinstance(outcome, Exception)]
     refused = [outcome for outcome in outcomes if isinstance(outcome, Exception)]
     assert finished and refused
     assert all("Queue is full" in str(error) for error in refused)
-    assert all(result[-1]["target_language"] == "fr" for result in finished)
+    assert all(result[-1]["model"] == "facebook/detr-resnet-50" for result in finished)
 
 
 def try_call(client: Client, request: dict) -> object:
@@ -181,3 +184,34 @@ def test_a_client_that_leaves_mid_request_leaves_the_server_healthy(client: Clie
     leaver.close()
     *_, result = call(client, SIX_REQUESTS[5])
     assert result["model"] == "facebook/mms-tts-eng"
+
+
+def test_identical_requests_at_once_all_get_whole_files(client: Client, tmp_path: Path) -> None:
+    # Identical outputs share one cached file in gradio; a rewrite during another client's download cut it short.
+    requests = [SIX_REQUESTS[1], SIX_REQUESTS[5]] * 4  # detection overlays and speech, four of each
+    clients = [Client(client.src, verbose=False, download_files=str(tmp_path / str(number))) for number in range(8)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(call, clients, requests))
+    detections = [result for result in results if "detections" in result[-1]]
+    speeches = [result for result in results if "sampling_rate" in result[-1]]
+    assert len(detections) == len(speeches) == 4
+    for annotated, *_ in detections:
+        Image.open(annotated["image"]).load()  # the whole image decodes
+        for mask in annotated["annotations"]:
+            Image.open(mask["image"]).load()
+    wavs = {Path(speech).read_bytes() for speech, _ in speeches}
+    assert len(wavs) == 1  # seeded: the same request gives the same audio, downloaded whole
+    samples, rate = soundfile.read(io.BytesIO(wavs.pop()))
+    assert rate == speeches[0][1]["sampling_rate"] and len(samples) / rate == pytest.approx(
+        speeches[0][1]["duration_s"], abs=0.01)
+
+
+def test_gradio_image_cache_files_are_written_once(tmp_path: Path) -> None:
+    from gradio import processing_utils
+
+    picture = Image.new("RGB", (32, 32), "red")
+    first = processing_utils.save_pil_to_cache(picture, str(tmp_path), format="png")
+    written = os.stat(first).st_mtime_ns
+    second = processing_utils.save_pil_to_cache(picture, str(tmp_path), format="png")
+    assert second == first and os.stat(first).st_mtime_ns == written  # found, not rewritten
+    assert Image.open(first).getpixel((0, 0)) == (255, 0, 0)
