@@ -55,7 +55,10 @@ def m2m100_418m(folder: Path) -> tuple[torch.nn.Module, object | None]:
     config = tf.M2M100Config(vocab_size=128112, d_model=1024, encoder_layers=12, decoder_layers=12,
                              encoder_attention_heads=16, decoder_attention_heads=16, encoder_ffn_dim=4096,
                              decoder_ffn_dim=4096)
-    return tf.M2M100ForConditionalGeneration(config), None
+    model = tf.M2M100ForConditionalGeneration(config)
+    # facebook/m2m100_418M's generation settings: beam search with 5 beams.
+    model.generation_config.update(num_beams=5, early_stopping=True, max_length=200)
+    return model, None
 
 
 def whisper_base(folder: Path) -> tuple[torch.nn.Module, object | None]:
@@ -65,6 +68,28 @@ def whisper_base(folder: Path) -> tuple[torch.nn.Module, object | None]:
                    "decoder_attention_heads": 8, "encoder_ffn_dim": 2048, "decoder_ffn_dim": 2048,
                    "vocab_size": 51865})
     return tf.WhisperForConditionalGeneration(config), None
+
+
+def whisper_small(folder: Path) -> tuple[torch.nn.Module, object | None]:
+    """Whisper small: 12+12 layers, 768 wide, 51865 tokens; special-token ids kept from the tiny tokenizer."""
+    config = tf.WhisperConfig.from_pretrained(folder)
+    config.update({"d_model": 768, "encoder_layers": 12, "decoder_layers": 12, "encoder_attention_heads": 12,
+                   "decoder_attention_heads": 12, "encoder_ffn_dim": 3072, "decoder_ffn_dim": 3072,
+                   "vocab_size": 51865})
+    return tf.WhisperForConditionalGeneration(config), None
+
+
+def bark_small(folder: Path) -> tuple[torch.nn.Module, object | None]:
+    """Bark small: three 12-layer 768-wide GPT stages and the 24 kHz EnCodec, at suno/bark-small's vocab sizes."""
+    stage = {"hidden_size": 768, "num_layers": 12, "num_heads": 12, "block_size": 1024, "bias": False}
+    config = tf.BarkConfig(
+        semantic_config=tf.BarkSemanticConfig(input_vocab_size=129_600, output_vocab_size=10_048, **stage),
+        coarse_acoustics_config=tf.BarkCoarseConfig(input_vocab_size=12_096, output_vocab_size=12_096, **stage),
+        fine_acoustics_config=tf.BarkFineConfig(input_vocab_size=1_056, output_vocab_size=1_056, n_codes_total=8,
+                                                n_codes_given=1, **stage),
+        codec_config=tf.EncodecConfig(),  # the defaults are facebook/encodec_24khz
+    )
+    return tf.BarkModel(config), None
 
 
 def wav2vec2_base(folder: Path) -> tuple[torch.nn.Module, object | None]:
@@ -89,6 +114,8 @@ BUILDERS: dict[str, Callable[[Path], tuple[torch.nn.Module, object | None]]] = {
     "facebook/wav2vec2-base-960h": wav2vec2_base,
     "facebook/mms-tts-eng": mms_tts,
     "openai/whisper-base": whisper_base,
+    "openai/whisper-small": whisper_small,
+    "suno/bark-small": bark_small,
 }
 
 
@@ -97,9 +124,11 @@ def build(model_id: str, folder: Path) -> None:
     torch.manual_seed(0)
     TINY_BUILDERS[model_id](folder)  # tokenizer, processor, generation config
     model, image_processor = BUILDERS[model_id](folder)
-    if (folder / "generation_config.json").exists():  # keep Whisper's language and task token tables
-        model.generation_config = tf.GenerationConfig.from_pretrained(folder)
+    generation_config = folder / "generation_config.json"
+    tiny_generation_config = generation_config.read_text() if generation_config.exists() else None
     model.save_pretrained(folder)
+    if tiny_generation_config is not None:  # keep Whisper's language tables and Bark's nested stage settings
+        generation_config.write_text(tiny_generation_config)
     if image_processor is not None:  # real input sizes; tokenizer files stay the tiny ones
         processor = tf.AutoProcessor.from_pretrained(folder)
         if hasattr(processor, "image_processor"):  # a processor that also holds a tokenizer

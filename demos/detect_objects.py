@@ -24,6 +24,9 @@ DEFAULT_MODEL = default_model(TASK).id
 OPEN_VOCABULARY_MODEL = next(spec.id for spec in models_for(TASK) if spec.open_vocabulary)
 # The model runs once at this score floor; moving the slider above it re-filters without running the model again.
 SCORE_FLOOR = 0.05
+# gr.AnnotatedImage encodes and sends one full-size PNG mask per box: a low threshold on a busy image gave 539
+# boxes (bench/, random OWL-ViT), seconds of encoding and hundreds of downloads for an unreadable picture.
+MAX_DRAWN_BOXES = 50
 TABLE_HEADERS = ["label", "score", "xmin", "ymin", "xmax", "ymax"]
 EXAMPLES = [
     [str(ASSETS / "images" / "astronaut.jpg"), ""],
@@ -46,7 +49,8 @@ def shown(detections: list[dict[str, Any]], threshold: float) -> list[dict[str, 
 
 def render(picture: Any, detections: list[dict[str, Any]]) -> tuple[Any, list[list[Any]]]:
     """The annotated image value and the table rows for some detections."""
-    boxes = [(tuple(item["box"]), f"{item['label']} {item['score']:.0%}") for item in detections]
+    # Detections come highest score first; only the first MAX_DRAWN_BOXES are drawn (the table and JSON keep all).
+    boxes = [(tuple(item["box"]), f"{item['label']} {item['score']:.0%}") for item in detections[:MAX_DRAWN_BOXES]]
     rows = [[item["label"], round(item["score"], 3), *item["box"]] for item in detections]
     return (picture, boxes), rows
 

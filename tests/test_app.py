@@ -5,6 +5,8 @@ from pathlib import Path
 import pytest
 from gradio_client import Client, handle_file
 
+from demos.detect_objects import MAX_DRAWN_BOXES
+
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 PUBLIC_API = {
     "/classify_image": ["image", "labels", "model", "template"],
@@ -48,10 +50,14 @@ def test_classify_image(client: Client, model: str | None) -> None:
 ])
 def test_detect_objects(client: Client, queries: str, model: str | None, expected_model: str) -> None:
     extra = {"model": model} if model else {}
-    *_, result = client.predict(image=handle_file(ASSETS / "images" / "astronaut.jpg"), queries=queries,
-                                threshold=0.0, api_name="/detect_objects", **extra)
+    annotated, table, result = client.predict(image=handle_file(ASSETS / "images" / "astronaut.jpg"),
+                                              queries=queries, threshold=0.0, api_name="/detect_objects", **extra)
     assert result["model"] == expected_model
     assert result["detections"] and all(len(item["box"]) == 4 for item in result["detections"])
+    assert len(table["data"]) == len(result["detections"])  # every detection in the table and the JSON...
+    drawn = [annotation["label"] for annotation in annotated["annotations"]]
+    best = [f"{item['label']} {item['score']:.0%}" for item in result["detections"][:MAX_DRAWN_BOXES]]
+    assert drawn == best  # ...and the best MAX_DRAWN_BOXES drawn on the image
 
 
 @pytest.mark.parametrize("model", [None, "depth-anything/Depth-Anything-V2-Small-hf"])

@@ -1,0 +1,190 @@
+"""The three ways of serving one request that the benchmark compares, for each real-size model.
+
+- forward-only: the model's own forward/generate on tensors prepared once, the floor any app can reach;
+- backend: our task function as a request runs it (input file decoded and checked, pre- and post-processing);
+- naive: a transformers pipeline (or from_pretrained + generate where there is no pipeline for the task) built
+  inside every request, on the same files.
+
+Generation lengths are fixed so that every way does the same work: NEW_TOKENS for M2M100 (with its 5 beams) and
+Whisper, BARK_SEMANTIC_TOKENS for Bark's semantic stage (its coarse and fine stages follow from it).
+"""
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import soundfile
+import torch
+from PIL import Image
+
+from backend import classify_image, detect_objects, estimate_depth, models, synthesize_speech, transcribe, translate
+from backend.catalog import ModelSpec
+from bench import real_size
+
+ROOT = Path(__file__).resolve().parent.parent
+NEW_TOKENS = 34  # generated tokens per M2M100 piece and per Whisper window
+BARK_SEMANTIC_TOKENS = 32  # Bark semantic tokens (~0.6 s of speech); the other stages follow
+LABELS = ["a cat", "a dog", "a car"]
+TEXT = "The museum opens at nine in the morning and closes at six in the evening."  # 74 characters
+RATE = 16_000  # Hz
+PHOTO = Image.open(ROOT / "assets" / "images" / "chelsea.jpg").convert("RGB").resize((640, 480))
+SPEECH_30S = np.random.default_rng(0).normal(0, 0.1, 30 * RATE).astype(np.float32)  # noise: the models are random
+PHOTO_FILE = real_size.CACHE / "inputs" / "photo-640x480.jpg"
+SPEECH_30S_FILE = real_size.CACHE / "inputs" / "noise-30s.wav"
+
+# Every model the benchmark covers, in the order of the report.
+IDS = [
+    "openai/clip-vit-large-patch14",
+    "facebook/detr-resnet-50",
+    "google/owlvit-base-patch32",
+    "vinvino02/glpn-nyu",
+    "facebook/m2m100_418M",
+    "openai/whisper-base",
+    "openai/whisper-small",
+    "facebook/wav2vec2-base-960h",
+    "facebook/mms-tts-eng",
+    "suno/bark-small",
+]
+VISION_IDS = IDS[:4]
+
+
+def write_input_files() -> None:
+    """The photo and the 30 s clip as files, as an upload reaches the backend."""
+    PHOTO_FILE.parent.mkdir(parents=True, exist_ok=True)
+    PHOTO.save(PHOTO_FILE, quality=90)
+    soundfile.write(SPEECH_30S_FILE, SPEECH_30S, RATE, subtype="PCM_16")
+
+
+def fix_generation_length(model: torch.nn.Module, family: str) -> None:
+    """Make every generate call of a random model produce exactly the fixed number of tokens."""
+    if family in ("m2m100", "whisper"):
+        fixed = {"min_new_tokens": NEW_TOKENS, "max_new_tokens": NEW_TOKENS}
+    elif family == "bark":
+        fixed = {"semantic_min_new_tokens": BARK_SEMANTIC_TOKENS, "semantic_max_new_tokens": BARK_SEMANTIC_TOKENS}
+    else:
+        return
+    generate = model.generate
+
+    @functools.wraps(generate)
+    def fixed_generate(*args: Any, **kwargs: Any) -> Any:
+        return generate(*args, **{**kwargs, **fixed})
+
+    model.generate = fixed_generate
+
+
+def fixed_length_loader(spec: ModelSpec, device: torch.device, dtype: torch.dtype) -> tuple[Any, Any]:
+    """The app's loader, then fixed generation lengths: what every cache in the benchmark loads with."""
+    model, processor = models.load_from_pretrained(spec, device, dtype)
+    fix_generation_length(model, spec.family)
+    return model, processor
+
+
+def use_fixed_length_cache(budget_bytes: int | None = None) -> models.ModelCache:
+    """Give the app a new cache that loads with fixed generation lengths (and the given budget)."""
+    models.CACHE.unload_all()
+    models.CACHE = models.ModelCache(loader=fixed_length_loader, budget_bytes=budget_bytes)
+    return models.CACHE
+
+
+def forward_only(model_id: str) -> Callable[[], object]:
+    """The model's own call on inputs prepared once, without autograd; seeded like the backend's sampling models."""
+    call = model_call(model_id)
+
+    def call_without_autograd() -> object:
+        torch.manual_seed(synthesize_speech.SEED)  # VITS and Bark sample: the same seed gives the same length
+        with torch.inference_mode():
+            return call()
+
+    return call_without_autograd
+
+
+def model_call(model_id: str) -> Callable[[], object]:
+    """The model's own forward or generate call on inputs prepared once."""
+    loaded = models.get(model_id)
+    model, processor = loaded.model, loaded.processor
+    if model_id == "openai/clip-vit-large-patch14":
+        inputs = processor(text=[f"a photo of {label}." for label in LABELS], images=PHOTO, return_tensors="pt",
+                           padding=True)
+        return lambda: model(**inputs)
+    if model_id == "google/owlvit-base-patch32":
+        inputs = processor(text=[LABELS], images=PHOTO, return_tensors="pt")
+        return lambda: model(**inputs)
+    if model_id in ("facebook/detr-resnet-50", "vinvino02/glpn-nyu"):
+        inputs = processor(images=PHOTO, return_tensors="pt")
+        return lambda: model(**inputs)
+    if model_id == "facebook/m2m100_418M":
+        processor.src_lang = "en"
+        inputs = processor(TEXT, return_tensors="pt")
+        return lambda: model.generate(**inputs, forced_bos_token_id=processor.get_lang_id("fr"))
+    if model_id.startswith("openai/whisper"):
+        features = processor.feature_extractor(SPEECH_30S, sampling_rate=RATE, return_tensors="pt")
+        return lambda: model.generate(features.input_features, language="en", task="transcribe")
+    if model_id == "facebook/wav2vec2-base-960h":
+        inputs = processor(SPEECH_30S, sampling_rate=RATE, return_tensors="pt")
+        return lambda: model(**inputs)
+    if model_id == "suno/bark-small":
+        inputs = processor(TEXT, voice_preset="v2/en_speaker_6", return_tensors="pt")
+        return lambda: model.generate(**inputs, do_sample=True)
+    inputs = processor(TEXT, return_tensors="pt")  # MMS-TTS
+    return lambda: model(**inputs)
+
+
+def backend_call(model_id: str, labels: Callable[[], list[str]] = lambda: LABELS) -> Callable[[], object]:
+    """Our task function, as a request runs it (the model already loaded), on the input files."""
+    photo, speech = str(PHOTO_FILE), str(SPEECH_30S_FILE)
+    calls: dict[str, Callable[[], object]] = {
+        "openai/clip-vit-large-patch14": lambda: classify_image.classify_image(photo, labels(), model=model_id),
+        "facebook/detr-resnet-50": lambda: detect_objects.detect_objects(photo, model=model_id),
+        "google/owlvit-base-patch32": lambda: detect_objects.detect_objects(photo, LABELS, model=model_id),
+        "vinvino02/glpn-nyu": lambda: estimate_depth.estimate_depth(photo, model=model_id),
+        "facebook/m2m100_418M": lambda: translate.translate(TEXT, "en", "fr", model=model_id),
+        "openai/whisper-base": lambda: transcribe.transcribe(speech, model=model_id, language="en"),
+        "openai/whisper-small": lambda: transcribe.transcribe(speech, model=model_id, language="en"),
+        "facebook/wav2vec2-base-960h": lambda: transcribe.transcribe(speech, model=model_id),
+        "facebook/mms-tts-eng": lambda: synthesize_speech.synthesize_speech(TEXT, model=model_id),
+        "suno/bark-small": lambda: synthesize_speech.synthesize_speech(TEXT, model=model_id),
+    }
+    return calls[model_id]
+
+
+def naive_call(model_id: str) -> Callable[[], object]:
+    """The naive app: a pipeline (or from_pretrained + generate) built inside every request."""
+    from transformers import AutoModelForSeq2SeqLM, AutoProcessor, AutoTokenizer, BarkModel, pipeline
+
+    folder = str(real_size.CACHE / model_id)
+    options = {"model_kwargs": {"use_safetensors": True}}
+    fixed = {"min_new_tokens": NEW_TOKENS, "max_new_tokens": NEW_TOKENS}
+    if model_id == "openai/clip-vit-large-patch14":
+        return lambda: pipeline("zero-shot-image-classification", model=folder, **options)(
+            PHOTO, candidate_labels=LABELS)
+    if model_id == "facebook/detr-resnet-50":
+        return lambda: pipeline("object-detection", model=folder, **options)(PHOTO)
+    if model_id == "google/owlvit-base-patch32":
+        return lambda: pipeline("zero-shot-object-detection", model=folder, **options)(PHOTO, candidate_labels=LABELS)
+    if model_id == "vinvino02/glpn-nyu":
+        return lambda: pipeline("depth-estimation", model=folder, **options)(PHOTO)
+    if model_id == "facebook/m2m100_418M":  # transformers 5 has no translation pipeline
+        def translate_naively() -> object:
+            tokenizer = AutoTokenizer.from_pretrained(folder)
+            model = AutoModelForSeq2SeqLM.from_pretrained(folder, use_safetensors=True, dtype=torch.float32)
+            tokenizer.src_lang = "en"
+            return model.generate(**tokenizer(TEXT, return_tensors="pt"),
+                                  forced_bos_token_id=tokenizer.get_lang_id("fr"), **fixed)
+        return translate_naively
+    if model_id.startswith("openai/whisper"):
+        return lambda: pipeline("automatic-speech-recognition", model=folder, **options)(
+            {"raw": SPEECH_30S, "sampling_rate": RATE}, generate_kwargs={"language": "en", **fixed})
+    if model_id == "facebook/wav2vec2-base-960h":
+        return lambda: pipeline("automatic-speech-recognition", model=folder, **options)(
+            {"raw": SPEECH_30S, "sampling_rate": RATE})
+    if model_id == "suno/bark-small":  # from_pretrained + generate: the pipeline cannot fix the semantic length
+        def speak_naively() -> object:
+            processor = AutoProcessor.from_pretrained(folder)
+            model = BarkModel.from_pretrained(folder, use_safetensors=True, dtype=torch.float32)
+            inputs = processor(TEXT, voice_preset="v2/en_speaker_6", return_tensors="pt")
+            return model.generate(**inputs, do_sample=True, semantic_min_new_tokens=BARK_SEMANTIC_TOKENS,
+                                  semantic_max_new_tokens=BARK_SEMANTIC_TOKENS)
+        return speak_naively
+    return lambda: pipeline("text-to-speech", model=folder, **options)(TEXT)
