@@ -49,6 +49,17 @@ def test_long_whisper_audio_has_segments_past_the_first_window(models_dir: Path,
     assert result.segments and max(segment.end for segment in result.segments) > 30.0
 
 
+def test_whisper_windows_batched_equal_windows_one_by_one(models_dir: Path, speech_45s: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import backend.transcribe as recognition
+
+    assert recognition.WHISPER_BATCH_SIZE > 1
+    batched = transcribe(speech_45s, model="openai/whisper-base", language="en")
+    monkeypatch.setattr(recognition, "WHISPER_BATCH_SIZE", 1)
+    one_by_one = transcribe(speech_45s, model="openai/whisper-base", language="en")
+    assert batched == one_by_one and len(batched.segments) > 1
+
+
 def test_audio_given_as_rate_and_samples(models_dir: Path) -> None:
     samples = (speech_like(3.0, rate=44_100) * 32767).astype(np.int16)  # what a microphone component gives
     result = transcribe((44_100, np.stack([samples, samples], axis=1)), model="facebook/wav2vec2-base-960h")
