@@ -3,10 +3,10 @@
 - Threads: torch uses one intra-op thread per core available to this process (`APP_TORCH_THREADS` overrides),
   set once when the backend is imported.
 - One computation at a time: every task runs its model inside `model_work()`, which holds DEVICE_LOCK. Two
-  forward passes side by side on CPU split the same cores and each takes about twice as long, so running them
-  one after the other gives the first answer sooner and the same throughput (bench/ measures it).
+  forward passes side by side on CPU would share the same cores (and oversubscribe their threads), so running
+  them one after the other gives the first answer sooner without losing throughput.
 - Batching: `RequestBatcher` lets requests that wait for the device together run as one batch, when the model
-  takes batches cheaply (M2M100 translated 4 sentences in one generate call 1.98x faster than one by one here).
+  takes batches cheaply (4 clients translating through the app got 1.67x the throughput of one, BENCHMARKS.md).
   It batches in the backend, not with gradio's `batch=True`, so that each request keeps its own result and its
   own error: one user's bad input never fails another user's request.
 """

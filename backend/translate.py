@@ -23,7 +23,7 @@ MAX_PIECE_TOKENS = 200
 # Pieces per generate call: bounds the memory of beam search on long texts.
 BATCH_SIZE = 8
 # Requests for the same model and language pair that wait for the device together are translated together, up
-# to this many: one generate call for 4 sentences took 0.50x the time of 4 calls here (M2M100 418M, bench/).
+# to this many: 4 clients got 1.67x the throughput of one client through the app (M2M100 418M, BENCHMARKS.md).
 MAX_REQUESTS_TOGETHER = 8
 # Scripts written without spaces between sentences.
 NO_SPACE_LANGUAGES = {"zh", "ja", "th", "lo", "km", "my", "yue"}
