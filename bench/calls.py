@@ -10,7 +10,7 @@ Whisper, BARK_SEMANTIC_TOKENS for Bark's semantic stage (its coarse and fine sta
 """
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -105,30 +105,46 @@ def model_call(model_id: str) -> Callable[[], object]:
     loaded = models.get(model_id)
     model, processor = loaded.model, loaded.processor
     if model_id == "openai/clip-vit-large-patch14":
-        inputs = processor(text=[f"a photo of {label}." for label in LABELS], images=PHOTO, return_tensors="pt",
-                           padding=True)
+        inputs = on_device(processor(text=[f"a photo of {label}." for label in LABELS], images=PHOTO,
+                                     return_tensors="pt", padding=True), loaded)
         return lambda: model(**inputs)
     if model_id == "google/owlvit-base-patch32":
-        inputs = processor(text=[LABELS], images=PHOTO, return_tensors="pt")
+        inputs = on_device(processor(text=[LABELS], images=PHOTO, return_tensors="pt"), loaded)
         return lambda: model(**inputs)
     if model_id in ("facebook/detr-resnet-50", "vinvino02/glpn-nyu"):
-        inputs = processor(images=PHOTO, return_tensors="pt")
+        inputs = on_device(processor(images=PHOTO, return_tensors="pt"), loaded)
         return lambda: model(**inputs)
     if model_id == "facebook/m2m100_418M":
         processor.src_lang = "en"
-        inputs = processor(TEXT, return_tensors="pt")
+        inputs = on_device(processor(TEXT, return_tensors="pt"), loaded)
         return lambda: model.generate(**inputs, forced_bos_token_id=processor.get_lang_id("fr"))
     if model_id.startswith("openai/whisper"):
-        features = processor.feature_extractor(SPEECH_30S, sampling_rate=RATE, return_tensors="pt")
-        return lambda: model.generate(features.input_features, language="en", task="transcribe")
+        features = on_device(processor.feature_extractor(SPEECH_30S, sampling_rate=RATE, return_tensors="pt"),
+                             loaded)["input_features"]
+        return lambda: model.generate(features, language="en", task="transcribe")
     if model_id == "facebook/wav2vec2-base-960h":
-        inputs = processor(SPEECH_30S, sampling_rate=RATE, return_tensors="pt")
+        inputs = on_device(processor(SPEECH_30S, sampling_rate=RATE, return_tensors="pt"), loaded)
         return lambda: model(**inputs)
     if model_id == "suno/bark-small":
-        inputs = processor(TEXT, voice_preset="v2/en_speaker_6", return_tensors="pt")
+        inputs = on_device(processor(TEXT, voice_preset="v2/en_speaker_6", return_tensors="pt"), loaded)
         return lambda: model.generate(**inputs, do_sample=True)
-    inputs = processor(TEXT, return_tensors="pt")  # MMS-TTS
+    inputs = on_device(processor(TEXT, return_tensors="pt"), loaded)  # MMS-TTS
     return lambda: model(**inputs)
+
+
+def on_device(inputs: Mapping[str, Any], loaded: models.LoadedModel) -> dict[str, Any]:
+    """Prepared inputs on the model's device, floating-point tensors in its dtype (nested mappings too), as the
+    backend's task functions hand them over; on a GPU the model would otherwise refuse CPU float32 tensors."""
+    def move(value: Any) -> Any:
+        if isinstance(value, torch.Tensor):
+            if value.is_floating_point():
+                return value.to(device=loaded.device, dtype=loaded.dtype)
+            return value.to(device=loaded.device)
+        if isinstance(value, Mapping):
+            return {key: move(item) for key, item in value.items()}
+        return value
+
+    return move(dict(inputs))
 
 
 def backend_call(model_id: str, labels: Callable[[], list[str]] = lambda: LABELS) -> Callable[[], object]:
@@ -154,7 +170,8 @@ def naive_call(model_id: str) -> Callable[[], object]:
     from transformers import AutoModelForSeq2SeqLM, AutoProcessor, AutoTokenizer, BarkModel, pipeline
 
     folder = str(real_size.CACHE / model_id)
-    options = {"model_kwargs": {"use_safetensors": True}}
+    device = models.CACHE.device  # the naive app uses the same device as ours
+    options = {"model_kwargs": {"use_safetensors": True}, "device": device}
     fixed = {"min_new_tokens": NEW_TOKENS, "max_new_tokens": NEW_TOKENS}
     if model_id == "openai/clip-vit-large-patch14":
         return lambda: pipeline("zero-shot-image-classification", model=folder, **options)(
@@ -168,9 +185,9 @@ def naive_call(model_id: str) -> Callable[[], object]:
     if model_id == "facebook/m2m100_418M":  # transformers 5 has no translation pipeline
         def translate_naively() -> object:
             tokenizer = AutoTokenizer.from_pretrained(folder)
-            model = AutoModelForSeq2SeqLM.from_pretrained(folder, use_safetensors=True, dtype=torch.float32)
+            model = AutoModelForSeq2SeqLM.from_pretrained(folder, use_safetensors=True, dtype=torch.float32).to(device)
             tokenizer.src_lang = "en"
-            return model.generate(**tokenizer(TEXT, return_tensors="pt"),
+            return model.generate(**tokenizer(TEXT, return_tensors="pt").to(device),
                                   forced_bos_token_id=tokenizer.get_lang_id("fr"), **fixed)
         return translate_naively
     if model_id.startswith("openai/whisper"):
@@ -182,8 +199,9 @@ def naive_call(model_id: str) -> Callable[[], object]:
     if model_id == "suno/bark-small":  # from_pretrained + generate: the pipeline cannot fix the semantic length
         def speak_naively() -> object:
             processor = AutoProcessor.from_pretrained(folder)
-            model = BarkModel.from_pretrained(folder, use_safetensors=True, dtype=torch.float32)
+            model = BarkModel.from_pretrained(folder, use_safetensors=True, dtype=torch.float32).to(device)
             inputs = processor(TEXT, voice_preset="v2/en_speaker_6", return_tensors="pt")
+            inputs = {**inputs.to(device), "history_prompt": inputs["history_prompt"].to(device)}
             return model.generate(**inputs, do_sample=True, semantic_min_new_tokens=BARK_SEMANTIC_TOKENS,
                                   semantic_max_new_tokens=BARK_SEMANTIC_TOKENS)
         return speak_naively

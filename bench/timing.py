@@ -5,6 +5,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import torch
+
 
 @dataclass(frozen=True)
 class Figure:
@@ -25,10 +27,18 @@ def figure(seconds: list[float]) -> Figure:
 
 
 def seconds_of(function: Callable[[], object]) -> float:
-    """Wall-clock seconds of one call."""
+    """Wall-clock seconds of one call, including GPU work it queued (CUDA runs kernels asynchronously)."""
+    synchronize()
     started = time.perf_counter()
     function()
+    synchronize()
     return time.perf_counter() - started
+
+
+def synchronize() -> None:
+    """Wait for queued CUDA work, when there is a GPU."""
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
 
 
 def timed(function: Callable[[], object], runs: int, warm_up: bool = True) -> Figure:
