@@ -6,7 +6,6 @@ paragraph, then sentence, translated in batches, and joined back in order. Reque
 is busy are translated together with others for the same model and language pair (backend/compute.py).
 """
 
-import threading
 from collections.abc import Hashable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -97,16 +96,14 @@ BATCHER: compute.RequestBatcher[list[str], list[str]] = compute.RequestBatcher(t
 def translate_pieces(loaded: models.LoadedModel, pieces: list[str], source: str, target: str) -> list[str]:
     """The translation of each piece, in order, batched."""
     tokenizer = loaded.processor
-    # `src_lang` is state on the shared tokenizer: set and use it under one lock per model.
-    lock: threading.Lock = loaded.memo.setdefault("tokenizer_lock", threading.Lock())
     results: list[str] = []
     for start in range(0, len(pieces), BATCH_SIZE):
         batch = pieces[start : start + BATCH_SIZE]
-        with lock:
+        # `src_lang` is state on the shared tokenizer: it is set and used under the device lock, like the model.
+        with compute.model_work():
             tokenizer.src_lang = source
             encoded = tokenizer(batch, return_tensors="pt", padding=True, truncation=True,
                                 max_length=MAX_PIECE_TOKENS * 2)
-        with compute.model_work():
             generated = loaded.model.generate(
                 **encoded.to(loaded.device),
                 forced_bos_token_id=tokenizer.get_lang_id(target),

@@ -61,22 +61,24 @@ def m2m100_418m(folder: Path) -> tuple[torch.nn.Module, object | None]:
     return model, None
 
 
-def whisper_base(folder: Path) -> tuple[torch.nn.Module, object | None]:
-    """Whisper base: 6+6 layers, 512 wide, 51865 tokens; special-token ids kept from the tiny tokenizer."""
+def whisper(folder: Path, width: int, layers: int, heads: int) -> torch.nn.Module:
+    """Whisper at a real size (layers each side, 4x wide feed-forward, 51865 tokens); special-token ids kept
+    from the tiny tokenizer."""
     config = tf.WhisperConfig.from_pretrained(folder)
-    config.update({"d_model": 512, "encoder_layers": 6, "decoder_layers": 6, "encoder_attention_heads": 8,
-                   "decoder_attention_heads": 8, "encoder_ffn_dim": 2048, "decoder_ffn_dim": 2048,
-                   "vocab_size": 51865})
-    return tf.WhisperForConditionalGeneration(config), None
+    config.update({"d_model": width, "encoder_layers": layers, "decoder_layers": layers,
+                   "encoder_attention_heads": heads, "decoder_attention_heads": heads,
+                   "encoder_ffn_dim": 4 * width, "decoder_ffn_dim": 4 * width, "vocab_size": 51865})
+    return tf.WhisperForConditionalGeneration(config)
+
+
+def whisper_base(folder: Path) -> tuple[torch.nn.Module, object | None]:
+    """Whisper base: 6+6 layers, 512 wide, 8 heads."""
+    return whisper(folder, width=512, layers=6, heads=8), None
 
 
 def whisper_small(folder: Path) -> tuple[torch.nn.Module, object | None]:
-    """Whisper small: 12+12 layers, 768 wide, 51865 tokens; special-token ids kept from the tiny tokenizer."""
-    config = tf.WhisperConfig.from_pretrained(folder)
-    config.update({"d_model": 768, "encoder_layers": 12, "decoder_layers": 12, "encoder_attention_heads": 12,
-                   "decoder_attention_heads": 12, "encoder_ffn_dim": 3072, "decoder_ffn_dim": 3072,
-                   "vocab_size": 51865})
-    return tf.WhisperForConditionalGeneration(config), None
+    """Whisper small: 12+12 layers, 768 wide, 12 heads."""
+    return whisper(folder, width=768, layers=12, heads=12), None
 
 
 def bark_small(folder: Path) -> tuple[torch.nn.Module, object | None]:
