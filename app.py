@@ -34,22 +34,56 @@ LAUNCH_SETTINGS = {
     "show_error": False,  # only gr.Error messages reach users; anything else is logged with a request id
     "enable_monitoring": False,  # gradio would otherwise serve a public /monitoring page
 }
-TABS = [
-    ("Zero-shot classification", classify_image.demo),
-    ("Object detection", detect_objects.demo),
-    ("Depth", estimate_depth.demo),
-    ("Translation", translate.demo),
-    ("Speech recognition", transcribe.demo),
-    ("Text to speech", synthesize_speech.demo),
-    ("Models", models_tab.demo),
+# Tabs grouped by what the user brings: (group, [(tab label, task name, the tab's Blocks)]). The task name is the
+# tab's id, so `?tab=<task>` in the URL opens that tab (e.g. /?tab=translate).
+GROUPS = [
+    ("Images", [
+        ("Image classification", "classify_image", classify_image.demo),
+        ("Object detection", "detect_objects", detect_objects.demo),
+        ("Depth", "estimate_depth", estimate_depth.demo),
+    ]),
+    ("Text", [
+        ("Translation", "translate", translate.demo),
+    ]),
+    ("Speech", [
+        ("Speech recognition", "transcribe", transcribe.demo),
+        ("Text to speech", "synthesize_speech", synthesize_speech.demo),
+    ]),
+    ("Models", [("Models", "models", models_tab.demo)]),
 ]
+GROUP_OF_TAB = {tab_id: group for group, tabs in GROUPS for _, tab_id, _ in tabs}
+
+
+# Groups with an inner row of tabs (all but Models, which is one page), whose inner gr.Tabs a deep link selects.
+NESTED_GROUPS = [group for group, _ in GROUPS if group != "Models"]
+
+
+def open_linked_tab(request: gr.Request) -> list[gr.Tabs]:
+    """Select the group and tab named by the page's `?tab=<task>` query; no query or an unknown name changes nothing."""
+    tab_id = request.query_params.get("tab", "") if request else ""
+    group = GROUP_OF_TAB.get(tab_id)
+    if group is None:
+        return [gr.Tabs()] * (1 + len(NESTED_GROUPS))
+    inner = [gr.Tabs(selected=tab_id) if name == group else gr.Tabs() for name in NESTED_GROUPS]
+    return [gr.Tabs(selected=group), *inner]
+
 
 with gr.Blocks(title=TITLE, delete_cache=DELETE_CACHE) as demo:
-    gr.Markdown(f"# {TITLE}\nState-of-the-art open models for vision, language and speech, one tab per task. "
-                "Each model is loaded on its first use and kept for the next request.")
-    for name, tab in TABS:
-        with gr.Tab(name):
-            tab.render()
+    gr.Markdown(f"# {TITLE}\nState-of-the-art open models for images, video, text, documents and speech, one tab "
+                "per task. Each model is loaded on its first use and kept for the next request.")
+    inner_tabs = {}
+    with gr.Tabs() as group_tabs:
+        for group, tabs in GROUPS:
+            with gr.Tab(group, id=group):
+                if group not in NESTED_GROUPS:
+                    tabs[0][2].render()
+                    continue
+                with gr.Tabs() as inner_tabs[group]:
+                    for label, tab_id, tab in tabs:
+                        with gr.Tab(label, id=tab_id):
+                            tab.render()
+    demo.load(open_linked_tab, outputs=[group_tabs, *(inner_tabs[group] for group in NESTED_GROUPS)],
+              api_visibility="private", queue=False, show_progress="hidden")
 demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=1)
 
 

@@ -11,8 +11,9 @@ from pathlib import Path
 import app
 
 ROOT = Path(__file__).resolve().parent.parent
-TAB_NAMES = ["Zero-shot classification", "Object detection", "Depth", "Translation", "Speech recognition",
-             "Text to speech", "Models"]
+# Every tab in page order: each group, then its tabs.
+TAB_NAMES = ["Images", "Image classification", "Object detection", "Depth", "Text", "Translation", "Speech",
+             "Speech recognition", "Text to speech", "Models"]
 
 
 def free_port() -> int:
@@ -37,7 +38,7 @@ def test_launch_settings_are_hardened() -> None:
     assert app.LAUNCH_SETTINGS["max_file_size"] == 50 * 1024 * 1024
 
 
-def test_python_app_py_serves_all_seven_tabs(models_dir: Path) -> None:
+def test_python_app_py_serves_every_tab(models_dir: Path) -> None:
     port = free_port()
     server = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--models-dir", str(models_dir),
                                "--preload", "defaults", "--device", "cpu"],

@@ -16,14 +16,14 @@ SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "scree
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--use-fake-device-for-media-stream",
                  "--use-fake-ui-for-media-stream"]
-# tab name, its primary button, and the model id its first example's result names.
+# group, tab name, its primary button, and the model id its first example's result names.
 TABS = [
-    ("Zero-shot classification", "Classify", "openai/clip-vit-large-patch14"),
-    ("Object detection", "Detect", "facebook/detr-resnet-50"),
-    ("Depth", "Estimate depth", "vinvino02/glpn-nyu"),
-    ("Translation", "Translate", "facebook/m2m100_418M"),
-    ("Speech recognition", "Transcribe", "openai/whisper-large-v3-turbo"),
-    ("Text to speech", "Speak", "suno/bark-small"),
+    ("Images", "Image classification", "Classify", "openai/clip-vit-large-patch14"),
+    ("Images", "Object detection", "Detect", "facebook/detr-resnet-50"),
+    ("Images", "Depth", "Estimate depth", "vinvino02/glpn-nyu"),
+    ("Text", "Translation", "Translate", "facebook/m2m100_418M"),
+    ("Speech", "Speech recognition", "Transcribe", "openai/whisper-large-v3-turbo"),
+    ("Speech", "Text to speech", "Speak", "suno/bark-small"),
 ]
 TIMEOUT_MS = 60_000
 
@@ -48,15 +48,18 @@ def page(app_url: str) -> Iterator:
         browser.close()
 
 
-def open_tab(page, name: str):
-    """Click a tab and return its visible panel."""
-    page.get_by_role("tab", name=name).click()
-    return page.locator("[role=tabpanel]:visible").first
+def open_tab(page, group: str, name: str | None = None):
+    """Click a group's tab, then one of its tabs, and return the visible panel of the innermost one."""
+    page.get_by_role("tab", name=group, exact=True).click()
+    if name is None:
+        return page.locator("[role=tabpanel]:visible").first
+    page.get_by_role("tab", name=name, exact=True).click()
+    return page.locator("[role=tabpanel]:visible [role=tabpanel]:visible").first
 
 
-@pytest.mark.parametrize(("tab", "button", "model_id"), TABS)
-def test_every_tab_runs_its_first_example(page, tab: str, button: str, model_id: str) -> None:
-    panel = open_tab(page, tab)
+@pytest.mark.parametrize(("group", "tab", "button", "model_id"), TABS)
+def test_every_tab_runs_its_first_example(page, group: str, tab: str, button: str, model_id: str) -> None:
+    panel = open_tab(page, group, tab)
     # The first example fills the inputs; examples of one input are a gallery, of several a table.
     panel.locator("table[role=grid] tbody tr, button.gallery-item").first.click()
     page.wait_for_timeout(1500)  # example files are fetched by the page before they can be sent
@@ -64,6 +67,13 @@ def test_every_tab_runs_its_first_example(page, tab: str, button: str, model_id:
     panel.get_by_text(model_id).first.wait_for(timeout=TIMEOUT_MS)  # the JSON result names the model
     assert page.locator(".toast-body.error").count() == 0
     page.screenshot(path=str(SCREENSHOTS / f"{tab.lower().replace(' ', '_')}.png"), full_page=True)
+
+
+def test_a_deep_link_opens_its_tab(page, app_url: str) -> None:
+    page.goto(f"{app_url}?tab=transcribe")
+    page.get_by_role("tab", name="Speech recognition", exact=True).wait_for(timeout=TIMEOUT_MS)
+    selected = page.locator("button[role=tab][aria-selected=true]:visible").all_inner_texts()
+    assert [text.strip() for text in selected] == ["Speech", "Speech recognition"]
 
 
 def test_models_tab_shows_the_loaded_models(page) -> None:
@@ -74,7 +84,7 @@ def test_models_tab_shows_the_loaded_models(page) -> None:
 
 
 def test_a_bad_upload_shows_our_message_and_keeps_the_labels(page, tmp_path: Path) -> None:
-    panel = open_tab(page, "Zero-shot classification")
+    panel = open_tab(page, "Images", "Image classification")
     bad = tmp_path / "holiday.png"
     bad.write_bytes(b"this is not a picture" * 100)
     panel.locator("input[type=file]").first.set_input_files(str(bad))
