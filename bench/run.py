@@ -2,6 +2,7 @@
 
     python -m bench.run                     # everything, about 25 minutes on 2 CPU cores; writes BENCHMARKS.md
     python -m bench.run --only cycle,http   # some sections, printed only (for working on one of them)
+    python -m bench.run --only warm,cold --models google/vit-base-patch16-224   # some models' rows, printed only
     python -m bench.run --report            # BENCHMARKS.md again from the last full run's saved figures
 
 The first run builds real-size random-weight checkpoints into bench/.cache/ (bench/real_size.py). Every figure
@@ -182,6 +183,7 @@ def main() -> None:
     """Run the chosen sections; with all of them, write BENCHMARKS.md."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections of {list(SECTIONS)}")
+    parser.add_argument("--models", default="", help="comma-separated catalog ids: only their warm and cold rows")
     parser.add_argument("--report", action="store_true",
                         help="rewrite BENCHMARKS.md from the results of the last full run, measuring nothing")
     arguments = parser.parse_args()
@@ -190,6 +192,11 @@ def main() -> None:
             (ROOT / "BENCHMARKS.md").write_text(report(pickle.load(file)))
         return
     chosen = arguments.only.split(",")
+    if arguments.models:  # a partial run: only these models' rows, and nothing written
+        chosen_ids = arguments.models.split(",")
+        calls.IDS[:] = [model_id for model_id in calls.IDS if model_id in chosen_ids]
+        system.COLD_IDS[:] = [model_id for model_id in system.COLD_IDS if model_id in chosen_ids]
+        chosen = [name for name in chosen if name in ("warm", "cold")]
     os.environ["MODELS_DIR"] = str(real_size.ensure_all(calls.IDS))
     calls.write_input_files()
     calls.use_fixed_length_cache()
