@@ -12,6 +12,7 @@ from backend.languages import BARK_VOICE_LANGUAGES, M2M100_LANGUAGES, WHISPER_LA
 TASKS: tuple[str, ...] = (
     "classify_image",  # zero-shot image classification
     "detect_objects",  # object detection, closed and open vocabulary
+    "segment_image",  # semantic segmentation
     "estimate_depth",  # monocular depth estimation
     "translate",  # text translation
     "transcribe",  # speech recognition
@@ -58,6 +59,15 @@ CATALOG: tuple[ModelSpec, ...] = (
               open_vocabulary=True, notes="Open vocabulary: finds what your text queries describe."),
     ModelSpec("google/owlv2-base-patch16-ensemble", "detect_objects", "owlv2", "OWLv2 B/16 ensemble (155M)",
               open_vocabulary=True, notes="Open vocabulary, more accurate than OWL-ViT, slower."),
+    # Semantic segmentation
+    ModelSpec("nvidia/segformer-b0-finetuned-ade-512-512", "segment_image", "segformer", "SegFormer-B0 ADE20k (3.8M)",
+              default=True, notes="150 indoor and outdoor classes (ADE20k); fast. nvidia/mit-b0 is its encoder "
+              "without this head."),
+    ModelSpec("nvidia/segformer-b2-finetuned-ade-512-512", "segment_image", "segformer",
+              "SegFormer-B2 ADE20k (27.5M)", notes="The same 150 classes, more accurate, several times slower."),
+    ModelSpec("nvidia/segformer-b1-finetuned-cityscapes-1024-1024", "segment_image", "segformer",
+              "SegFormer-B1 Cityscapes (13.7M)", notes="19 street-scene classes (road, car, person...); runs at "
+              "1024 px."),
     # Depth estimation
     ModelSpec("vinvino02/glpn-nyu", "estimate_depth", "glpn", "GLPN NYUv2 (62M)", default=True,
               metric_depth=True, notes="Metric depth in metres; trained on indoor scenes."),

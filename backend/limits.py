@@ -52,6 +52,8 @@ MAX_ITEM_CHARS = _int_from_env("APP_MAX_ITEM_CHARS", 100)  # characters per labe
 
 # --- model work -----------------------------------------------------------------------------------
 MAX_DEPTH_INPUT_SIDE = _int_from_env("APP_MAX_DEPTH_INPUT_SIDE", 640)  # long side fed to depth models, pixels
+# Long side handed to segmentation processors, pixels (they resize to the model's square: 512 or 1024 px).
+MAX_SEGMENT_INPUT_SIDE = _int_from_env("APP_MAX_SEGMENT_INPUT_SIDE", 1024)
 MAX_TRANSLATION_NEW_TOKENS = _int_from_env("APP_MAX_TRANSLATION_NEW_TOKENS", 256)  # per translated piece
 MAX_TRANSCRIPTION_NEW_TOKENS = _int_from_env("APP_MAX_TRANSCRIPTION_NEW_TOKENS", 440)  # per 30 s window
 MAX_SPEECH_SEMANTIC_TOKENS = _int_from_env("APP_MAX_SPEECH_SEMANTIC_TOKENS", 768)  # Bark, per sentence (~15 s)

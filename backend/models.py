@@ -39,6 +39,7 @@ MODEL_CLASS_BY_FAMILY: dict[str, str] = {
     "detr": "AutoModelForObjectDetection",
     "owlvit": "AutoModelForZeroShotObjectDetection",
     "owlv2": "AutoModelForZeroShotObjectDetection",
+    "segformer": "AutoModelForSemanticSegmentation",
     "glpn": "AutoModelForDepthEstimation",
     "dpt": "AutoModelForDepthEstimation",
     "depth_anything": "AutoModelForDepthEstimation",
