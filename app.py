@@ -15,7 +15,15 @@ import gradio as gr
 from backend import models
 from backend.catalog import CATALOG, TASKS, default_model
 from backend.limits import MAX_AUDIO_BYTES, MAX_IMAGE_BYTES
-from demos import classify_image, detect_objects, estimate_depth, synthesize_speech, transcribe, translate
+from demos import (
+    classify_image,
+    detect_objects,
+    estimate_depth,
+    segment_image,
+    synthesize_speech,
+    transcribe,
+    translate,
+)
 from demos import models as models_tab
 from demos.common import spaces
 
@@ -40,6 +48,7 @@ GROUPS = [
     ("Images", [
         ("Image classification", "classify_image", classify_image.demo),
         ("Object detection", "detect_objects", detect_objects.demo),
+        ("Segmentation", "segment_image", segment_image.demo),
         ("Depth", "estimate_depth", estimate_depth.demo),
     ]),
     ("Text", [

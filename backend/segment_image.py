@@ -223,7 +223,9 @@ def palette_image(labels: np.ndarray, count: int) -> Image.Image:
     return picture
 
 
-def overlay(picture: Image.Image, label_image: Image.Image, opacity: float, highlight: int | None = None) -> Image.Image:
+def overlay(
+    picture: Image.Image, label_image: Image.Image, opacity: float, highlight: int | None = None
+) -> Image.Image:
     """The photo with each class's colour laid over it at `opacity` (0..1); with `highlight` (a class index),
     only that class coloured, at least half opaque, and the rest of the photo dimmed."""
     photo = picture.convert("RGB")

@@ -1,9 +1,12 @@
-"""The launched app through its HTTP API: exactly six public endpoints, each called by keyword (gradio_client)."""
+"""The launched app through its HTTP API: exactly the public endpoints, each called by keyword (gradio_client)."""
 
+import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from gradio_client import Client, handle_file
+from PIL import Image
 
 from demos.detect_objects import MAX_DRAWN_BOXES
 
@@ -11,18 +14,20 @@ ASSETS = Path(__file__).resolve().parent.parent / "assets"
 PUBLIC_API = {
     "/classify_image": ["image", "labels", "model", "template"],
     "/detect_objects": ["image", "queries", "model", "threshold"],
+    "/segment_image": ["image", "model", "opacity"],
     "/estimate_depth": ["image", "model", "colormap"],
     "/translate": ["text", "source_language", "target_language", "model"],
     "/transcribe": ["audio", "model", "language", "task"],
     "/synthesize_speech": ["text", "model", "voice"],
 }
 REQUIRED = {"/classify_image": {"image", "labels"}, "/detect_objects": {"image"}, "/estimate_depth": {"image"},
+            "/segment_image": {"image"},
             # The language menus start on English -> French, so the API offers those as defaults.
             "/translate": {"text"}, "/transcribe": {"audio"},
             "/synthesize_speech": {"text"}}
 
 
-def test_the_api_lists_exactly_the_six_endpoints_with_their_parameters(client: Client) -> None:
+def test_the_api_lists_exactly_the_public_endpoints_with_their_parameters(client: Client) -> None:
     api = client.view_api(print_info=False, return_format="dict")
     endpoints = api["named_endpoints"]
     assert set(endpoints) == set(PUBLIC_API)
@@ -69,6 +74,26 @@ def test_estimate_depth(client: Client, model: str | None) -> None:
     assert result["metric"] is (model is None)
     assert Path(png).suffix == ".png" and Path(npy).suffix == ".npy"
     assert result["min"] <= result["max"]
+
+
+@pytest.mark.parametrize("model", [None, "nvidia/segformer-b1-finetuned-cityscapes-1024-1024"])
+def test_segment_image(client: Client, model: str | None) -> None:
+    extra = {"model": model} if model else {}
+    overlay, table, png, result = client.predict(image=handle_file(ASSETS / "images" / "rocket.jpg"), opacity=0.6,
+                                                 api_name="/segment_image", **extra)
+    assert result["model"] == (model or "nvidia/segformer-b0-finetuned-ade-512-512")
+    with Image.open(ASSETS / "images" / "rocket.jpg") as photo:
+        assert (result["width"], result["height"]) == photo.size
+    with Image.open(overlay) as shown:
+        assert shown.size == photo.size
+    with Image.open(png) as label_map:
+        assert label_map.mode == "P" and label_map.size == photo.size
+        counts = np.bincount(np.asarray(label_map).ravel())
+        names = json.loads(label_map.text["classes"])
+    assert sum(item["pixels"] for item in result["classes"]) == photo.size[0] * photo.size[1]
+    assert [item["pixels"] for item in result["classes"]] == [counts[names.index(item["label"])]
+                                                               for item in result["classes"]]
+    assert [row[1] for row in table["data"]] == [item["label"] for item in result["classes"]]
 
 
 @pytest.mark.parametrize(("source", "target", "model"), [("French", "English", None),

@@ -20,6 +20,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 TABS = [
     ("Images", "Image classification", "Classify", "openai/clip-vit-large-patch14"),
     ("Images", "Object detection", "Detect", "facebook/detr-resnet-50"),
+    ("Images", "Segmentation", "Segment", "nvidia/segformer-b0-finetuned-ade-512-512"),
     ("Images", "Depth", "Estimate depth", "vinvino02/glpn-nyu"),
     ("Text", "Translation", "Translate", "facebook/m2m100_418M"),
     ("Speech", "Speech recognition", "Transcribe", "openai/whisper-large-v3-turbo"),
@@ -67,6 +68,26 @@ def test_every_tab_runs_its_first_example(page, group: str, tab: str, button: st
     panel.get_by_text(model_id).first.wait_for(timeout=TIMEOUT_MS)  # the JSON result names the model
     assert page.locator(".toast-body.error").count() == 0
     page.screenshot(path=str(SCREENSHOTS / f"{tab.lower().replace(' ', '_')}.png"), full_page=True)
+
+
+def test_clicking_a_segmentation_class_highlights_it(page) -> None:
+    panel = open_tab(page, "Images", "Segmentation")
+    panel.locator("button.gallery-item").first.click()
+    page.wait_for_timeout(1500)
+    panel.get_by_role("button", name="Segment", exact=True).click()
+    panel.get_by_text("nvidia/segformer-b0-finetuned-ade-512-512").first.wait_for(timeout=TIMEOUT_MS)
+    overlay = page.locator("#segment-overlay img")
+    before = overlay.get_attribute("src")
+    second = page.locator("#segment-classes [data-testid=cell-1-1]")  # the second row's class name
+    label = second.inner_text().strip()
+    second.click()
+    menu = page.locator("#segment-highlight input")
+    page.wait_for_function("([menu, label]) => menu.value === label", arg=[menu.element_handle(), label],
+                           timeout=TIMEOUT_MS)
+    page.wait_for_function("([img, before]) => img.src !== before", arg=[overlay.element_handle(), before],
+                           timeout=TIMEOUT_MS)
+    assert page.locator(".toast-body.error").count() == 0
+    page.screenshot(path=str(SCREENSHOTS / "segmentation_highlight.png"), full_page=True)
 
 
 def test_a_deep_link_opens_its_tab(page, app_url: str) -> None:
