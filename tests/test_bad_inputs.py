@@ -117,6 +117,23 @@ def test_bad_images(client: Client, tmp_path: Path, name: str, make: Callable[[]
     assert len(result["labels"]) == 2
 
 
+SEGMENTATION_CASES = [case for case in BAD_IMAGES if case[0] in ("random bytes", "truncated JPEG",
+                                                                 "12000x10000 PNG of zeros", "1x1 image", "16-bit PNG")]
+
+
+@pytest.mark.parametrize(("name", "make", "suffix", "message"), SEGMENTATION_CASES,
+                         ids=[case[0] for case in SEGMENTATION_CASES])
+def test_bad_images_for_segmentation(client: Client, tmp_path: Path, name: str, make: Callable[[], bytes],
+                                     suffix: str, message: str | None) -> None:
+    path = tmp_path / f"upload{suffix}"
+    path.write_bytes(make())
+    expect(lambda: client.predict(image=handle_file(path), api_name="/segment_image"), message)
+    expect(lambda: client.predict(image=handle_file(PHOTO), model="nvidia/mit-b0", api_name="/segment_image"),
+           "Unknown model 'nvidia/mit-b0'")
+    *_, result = client.predict(image=handle_file(PHOTO), api_name="/segment_image")
+    assert result["classes"]
+
+
 @pytest.mark.parametrize(("name", "make", "suffix", "message"), BAD_AUDIO, ids=[case[0] for case in BAD_AUDIO])
 def test_bad_audio(client: Client, tmp_path: Path, name: str, make: Callable[[], bytes], suffix: str,
                    message: str | None) -> None:

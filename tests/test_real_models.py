@@ -14,6 +14,7 @@ from backend import models
 from backend.classify_image import classify_image
 from backend.detect_objects import detect_objects
 from backend.estimate_depth import estimate_depth
+from backend.segment_image import segment_image
 from backend.synthesize_speech import synthesize_speech
 from backend.transcribe import transcribe
 from backend.translate import translate
@@ -50,6 +51,13 @@ def test_estimate_depth_has_range(model_id: str) -> None:
     assert result.depth.max() > result.depth.min()
     if result.metric:
         assert 0.1 < result.depth.min() < result.depth.max() < 20.0  # metres, indoors
+
+
+@pytest.mark.parametrize("model_id", ids_for("segment_image"))
+def test_segment_image_finds_the_sky(model_id: str) -> None:
+    result = segment_image(ASSETS / "images" / "rocket.jpg", model=model_id)  # a launch pad under an evening sky
+    found = {item.label for item in result.classes if item.share >= 0.01}
+    assert found & {"sky", "building"}, found
 
 
 @pytest.mark.parametrize("model_id", ids_for("translate"))
