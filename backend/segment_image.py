@@ -121,21 +121,24 @@ def label_map(logits: torch.Tensor, height: int, width: int) -> np.ndarray:
     counts = (highest >= floor - CANDIDATE_MARGIN * (1 + floor.abs())).sum(0)  # (h, w), at least 1
     # Per cell one int32: its class where it has one candidate, else MAX_CLASSES + its place among the others.
     code = best.int()
-    groups = candidate_groups(padded, highest, counts, code)
+    starts, candidates, corner_values = candidate_groups(padded, highest, counts, code)
     result = np.empty((height, width), dtype=np.uint8)
     band = max(1, BAND_PIXELS // width)
     for top in range(0, height, band):
-        winners = code[row0[top:top + band, None], col0[None, :]]  # (band, width)
-        ys, xs = torch.nonzero(winners >= MAX_CLASSES, as_tuple=True)
-        if len(ys):
-            places = winners[ys, xs] - MAX_CLASSES
-            for start, candidates, corner_values in groups:
-                (chosen,) = torch.nonzero((places >= start) & (places < start + candidates.shape[1]), as_tuple=True)
-                if len(chosen):
-                    y, x = ys[chosen], xs[chosen]
-                    winners[y, x] = interpolated_winner(candidates, corner_values, places[chosen] - start,
-                                                        row_weight[top + y], col_weight[x])
-        result[top:top + band] = winners.numpy()
+        winners = code[row0[top:top + band, None], col0[None, :]].flatten()  # (band * width,)
+        (shared,) = torch.nonzero(winners >= MAX_CLASSES, as_tuple=True)
+        if len(shared):
+            places = winners[shared] - MAX_CLASSES
+            order = places.argsort()  # pixels of one group together, as their places are
+            bounds = torch.searchsorted(places[order], torch.tensor(starts + [len(code.flatten()) + 1],
+                                                                    dtype=places.dtype)).tolist()
+            for index in range(len(starts)):
+                pixels = shared[order[bounds[index]:bounds[index + 1]]]
+                if len(pixels):
+                    winners[pixels] = interpolated_winner(
+                        candidates[index], corner_values[index], places[order[bounds[index]:bounds[index + 1]]]
+                        - starts[index], row_weight[top + pixels // width], col_weight[pixels % width])
+        result[top:top + band] = winners.reshape(-1, width).numpy()
     return result
 
 
@@ -147,14 +150,14 @@ def corner_extreme(padded: torch.Tensor, pick: Any) -> torch.Tensor:
 
 def candidate_groups(
     padded: torch.Tensor, highest: torch.Tensor, counts: torch.Tensor, code: torch.Tensor
-) -> list[tuple[int, torch.Tensor, torch.Tensor]]:
+) -> tuple[list[int], list[torch.Tensor], list[torch.Tensor]]:
     """The cells with several candidates, grouped by candidate count rounded up to a power of two; each such cell's
     `code` becomes MAX_CLASSES + its place in all groups.
 
-    Returns per group: its first place, its candidates (k, cells) lowest class first, and their corner values
-    (4, k, cells): top left, top right, bottom left, bottom right.
+    Returns per group: its first place, its candidates (cells, k) lowest class first, and their corner values
+    (4, cells, k): top left, top right, bottom left, bottom right.
     """
-    groups = []
+    starts, candidates, corner_values = [], [], []
     placed = 0
     most = int(counts.max())
     size = 1
@@ -165,12 +168,13 @@ def candidate_groups(
             continue
         code[cell_rows, cell_cols] = MAX_CLASSES + placed + torch.arange(len(cell_rows), dtype=torch.int32)
         ranked = highest[:, cell_rows, cell_cols].topk(size, dim=0).indices  # (size, cells), best first
-        candidates = ranked.sort(dim=0).values.int()  # lowest class first, so ties go to it as in argmax
-        corner_values = torch.stack([padded[candidates.long(), cell_rows + down, cell_cols + right]
-                                     for down in (0, 1) for right in (0, 1)])
-        groups.append((placed, candidates, corner_values))
+        group = ranked.sort(dim=0).values.T.contiguous()  # (cells, size), lowest class first: ties go to it
+        starts.append(placed)
+        candidates.append(group.int())
+        corner_values.append(torch.stack([padded[group, (cell_rows + down)[:, None], (cell_cols + right)[:, None]]
+                                          for down in (0, 1) for right in (0, 1)]))
         placed += len(cell_rows)
-    return groups
+    return starts, candidates, corner_values
 
 
 def interpolated_winner(
@@ -182,12 +186,13 @@ def interpolated_winner(
 ) -> torch.Tensor:
     """Per pixel, the candidate class of its cell with the highest bilinear value; places (pixels,) index the
     group's cells, the weights (pixels,) are those of the second row and column."""
-    top_left, top_right, bottom_left, bottom_right = corner_values[:, :, places]  # each (k, pixels)
+    top_left, top_right, bottom_left, bottom_right = corner_values[:, places]  # each (pixels, k)
+    row_weight, col_weight = row_weight[:, None], col_weight[:, None]
     # torch's order of operations: across the columns first, then down the rows.
     top = (1 - col_weight) * top_left + col_weight * top_right
     bottom = (1 - col_weight) * bottom_left + col_weight * bottom_right
     values = (1 - row_weight) * top + row_weight * bottom
-    return candidates[:, places].gather(0, values.argmax(0, keepdim=True))[0]
+    return candidates[places].gather(1, values.argmax(1, keepdim=True))[:, 0]
 
 
 def class_shares(labels: np.ndarray, names: tuple[str, ...]) -> list[ClassShare]:

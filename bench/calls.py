@@ -19,7 +19,16 @@ import soundfile
 import torch
 from PIL import Image
 
-from backend import classify_image, detect_objects, estimate_depth, models, synthesize_speech, transcribe, translate
+from backend import (
+    classify_image,
+    detect_objects,
+    estimate_depth,
+    models,
+    segment_image,
+    synthesize_speech,
+    transcribe,
+    translate,
+)
 from backend.catalog import ModelSpec
 from bench import real_size
 
@@ -39,6 +48,7 @@ IDS = [
     "openai/clip-vit-large-patch14",
     "facebook/detr-resnet-50",
     "google/owlvit-base-patch32",
+    "nvidia/segformer-b0-finetuned-ade-512-512",
     "vinvino02/glpn-nyu",
     "facebook/m2m100_418M",
     "openai/whisper-base",
@@ -47,7 +57,7 @@ IDS = [
     "facebook/mms-tts-eng",
     "suno/bark-small",
 ]
-VISION_IDS = IDS[:4]
+VISION_IDS = IDS[:5]
 
 
 def write_input_files() -> None:
@@ -111,7 +121,7 @@ def model_call(model_id: str) -> Callable[[], object]:
     if model_id == "google/owlvit-base-patch32":
         inputs = on_device(processor(text=[LABELS], images=PHOTO, return_tensors="pt"), loaded)
         return lambda: model(**inputs)
-    if model_id in ("facebook/detr-resnet-50", "vinvino02/glpn-nyu"):
+    if model_id in ("facebook/detr-resnet-50", "nvidia/segformer-b0-finetuned-ade-512-512", "vinvino02/glpn-nyu"):
         inputs = on_device(processor(images=PHOTO, return_tensors="pt"), loaded)
         return lambda: model(**inputs)
     if model_id == "facebook/m2m100_418M":
@@ -154,6 +164,7 @@ def backend_call(model_id: str, labels: Callable[[], list[str]] = lambda: LABELS
         "openai/clip-vit-large-patch14": lambda: classify_image.classify_image(photo, labels(), model=model_id),
         "facebook/detr-resnet-50": lambda: detect_objects.detect_objects(photo, model=model_id),
         "google/owlvit-base-patch32": lambda: detect_objects.detect_objects(photo, LABELS, model=model_id),
+        "nvidia/segformer-b0-finetuned-ade-512-512": lambda: segment_image.segment_image(photo, model=model_id),
         "vinvino02/glpn-nyu": lambda: estimate_depth.estimate_depth(photo, model=model_id),
         "facebook/m2m100_418M": lambda: translate.translate(TEXT, "en", "fr", model=model_id),
         "openai/whisper-base": lambda: transcribe.transcribe(speech, model=model_id, language="en"),
@@ -180,6 +191,8 @@ def naive_call(model_id: str) -> Callable[[], object]:
         return lambda: pipeline("object-detection", model=folder, **options)(PHOTO)
     if model_id == "google/owlvit-base-patch32":
         return lambda: pipeline("zero-shot-object-detection", model=folder, **options)(PHOTO, candidate_labels=LABELS)
+    if model_id == "nvidia/segformer-b0-finetuned-ade-512-512":
+        return lambda: pipeline("image-segmentation", model=folder, **options)(PHOTO, subtask="semantic")
     if model_id == "vinvino02/glpn-nyu":
         return lambda: pipeline("depth-estimation", model=folder, **options)(PHOTO)
     if model_id == "facebook/m2m100_418M":  # transformers 5 has no translation pipeline

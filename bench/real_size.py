@@ -43,6 +43,14 @@ def owlvit_b32(folder: Path) -> tuple[torch.nn.Module, object | None]:
     return tf.OwlViTForObjectDetection(tf.OwlViTConfig(text_config=text)), tf.OwlViTImageProcessor()
 
 
+def segformer_b0_ade(folder: Path) -> tuple[torch.nn.Module, object | None]:
+    """SegFormer-B0 (the config's defaults are MiT-b0 with a 256-wide decoder) with ADE20k's 150 classes, 512 px."""
+    from tests.tiny_models.segmentation import ADE20K_LABELS
+
+    config = tf.SegformerConfig(id2label=dict(enumerate(ADE20K_LABELS)))
+    return tf.SegformerForSemanticSegmentation(config), tf.SegformerImageProcessor(do_reduce_labels=True)
+
+
 def glpn_nyu(folder: Path) -> tuple[torch.nn.Module, object | None]:
     """GLPN with its MiT-b4 encoder, as vinvino02/glpn-nyu."""
     config = tf.GLPNConfig(hidden_sizes=[64, 128, 320, 512], depths=[3, 8, 27, 3], decoder_hidden_size=64,
@@ -111,6 +119,7 @@ BUILDERS: dict[str, Callable[[Path], tuple[torch.nn.Module, object | None]]] = {
     "openai/clip-vit-large-patch14": clip_large,
     "facebook/detr-resnet-50": detr_resnet50,
     "google/owlvit-base-patch32": owlvit_b32,
+    "nvidia/segformer-b0-finetuned-ade-512-512": segformer_b0_ade,
     "vinvino02/glpn-nyu": glpn_nyu,
     "facebook/m2m100_418M": m2m100_418m,
     "facebook/wav2vec2-base-960h": wav2vec2_base,
