@@ -114,15 +114,17 @@ def label_map(logits: torch.Tensor, height: int, width: int) -> np.ndarray:
     row0, _, row_weight = source_index(rows, height)
     col0, _, col_weight = source_index(cols, width)
     # Cell (i, j) spans logits rows i, i+1 and columns j, j+1; the last row and column repeat themselves, as the
-    # interpolation's second index stops at the last one.
-    padded = F.pad(logits[None], (0, 1, 0, 1), mode="replicate")[0]
-    highest = corner_extreme(padded, torch.maximum)  # (classes, h, w): no point of the cell exceeds it
-    floor, best = corner_extreme(padded, torch.minimum).max(0)  # (h, w): `best` reaches `floor` all over the cell
-    # The candidates of a cell: classes whose highest corner reaches the floor; `best` always is one.
-    counts = (highest >= floor - CANDIDATE_MARGIN * (1 + floor.abs())).sum(0)  # (h, w), at least 1
-    # Per cell one int32: its class where it has one candidate, else MAX_CLASSES + its place among the others.
-    code = best.int()
-    starts, candidates, corner_values = candidate_groups(padded, highest, counts, code)
+    # interpolation's second index stops at the last one. In most cells one class leads at all four corners, and
+    # its lowest corner beats every other class's highest: it wins all over the cell. The classes' two best
+    # values per logits pixel tell which cells those are.
+    (first, second), (leader, _) = logits.topk(min(2, classes), dim=0) if classes > 1 else (
+        (logits[0], logits[0] - float("inf")), (torch.zeros_like(logits[0], dtype=torch.long), None))
+    leaders = corners_of(leader)
+    settled = (leaders == leaders[:1]).all(0) & (
+        corners_of(first).amin(0) > corners_of(second).amax(0) + CANDIDATE_MARGIN * (1 + first.abs().max()))
+    # Per cell one int32: its class where one class can win, else MAX_CLASSES + its place among the others.
+    code = leader.int()
+    starts, candidates, corner_values = candidate_groups(logits, torch.nonzero(~settled, as_tuple=True), code)
     result = np.empty((height, width), dtype=np.uint8)
     band = max(1, BAND_PIXELS // width)
     for top in range(0, height, band):
@@ -144,38 +146,51 @@ def label_map(logits: torch.Tensor, height: int, width: int) -> np.ndarray:
     return result
 
 
-def corner_extreme(padded: torch.Tensor, pick: Any) -> torch.Tensor:
-    """The maximum (pick=torch.maximum) or minimum of each 2x2 cell's four corners; padded (classes, h+1, w+1)."""
-    down = pick(padded[:, :-1], padded[:, 1:])  # (classes, h, w + 1)
-    return pick(down[:, :, :-1], down[:, :, 1:])
+def corners_of(values: torch.Tensor) -> torch.Tensor:
+    """(4, h, w): each cell's top left, top right, bottom left and bottom right value of an (h, w) map."""
+    padded = F.pad(values[None, None].float(), (0, 1, 0, 1), mode="replicate")[0, 0].to(values.dtype)
+    return torch.stack([padded[down:down + values.shape[0], right:right + values.shape[1]]
+                        for down in (0, 1) for right in (0, 1)])
 
 
 def candidate_groups(
-    padded: torch.Tensor, highest: torch.Tensor, counts: torch.Tensor, code: torch.Tensor
+    logits: torch.Tensor, cells: tuple[torch.Tensor, torch.Tensor], code: torch.Tensor
 ) -> tuple[list[int], list[torch.Tensor], list[torch.Tensor]]:
-    """The cells with several candidates, grouped by candidate count rounded up to a power of two; each such cell's
+    """The candidates of some cells, grouped by candidate count rounded up to a power of two; each such cell's
     `code` becomes MAX_CLASSES + its place in all groups.
 
+    A class is a candidate in a cell when its highest corner reaches the best lowest corner of any class: a
+    bilinear value lies between its corners, so a class below that cannot win anywhere in the cell.
     Returns per group: its first place, its candidates (cells, k) lowest class first, and their corner values
     (4, cells, k): top left, top right, bottom left, bottom right.
     """
     starts, candidates, corner_values = [], [], []
+    if not len(cells[0]):
+        return starts, candidates, corner_values
+    rows, cols = logits.shape[1:]
+    cell_rows, cell_cols = cells
+    below, right = (cell_rows + 1).clamp(max=rows - 1), (cell_cols + 1).clamp(max=cols - 1)
+    corners = torch.stack([logits[:, cell_rows, cell_cols], logits[:, cell_rows, right],
+                           logits[:, below, cell_cols], logits[:, below, right]])  # (4, classes, cells)
+    highest = corners.amax(0)
+    floor = corners.amin(0).amax(0)  # (cells,)
+    counts = (highest >= floor - CANDIDATE_MARGIN * (1 + floor.abs())).sum(0)  # at least 1
     placed = 0
     most = int(counts.max())
-    size = 1
+    size = 0
     while size < most:
-        low, size = size, min(2 * size, most)
-        cell_rows, cell_cols = torch.nonzero((counts > low) & (counts <= size), as_tuple=True)
-        if not len(cell_rows):
+        low, size = size, max(1, min(2 * size, most))
+        (chosen,) = torch.nonzero((counts > low) & (counts <= size), as_tuple=True)
+        if not len(chosen):
             continue
-        code[cell_rows, cell_cols] = MAX_CLASSES + placed + torch.arange(len(cell_rows), dtype=torch.int32)
-        ranked = highest[:, cell_rows, cell_cols].topk(size, dim=0).indices  # (size, cells), best first
+        code[cell_rows[chosen], cell_cols[chosen]] = MAX_CLASSES + placed + torch.arange(len(chosen),
+                                                                                         dtype=torch.int32)
+        ranked = highest[:, chosen].topk(size, dim=0).indices  # (size, cells), best first
         group = ranked.sort(dim=0).values.T.contiguous()  # (cells, size), lowest class first: ties go to it
         starts.append(placed)
         candidates.append(group.int())
-        corner_values.append(torch.stack([padded[group, (cell_rows + down)[:, None], (cell_cols + right)[:, None]]
-                                          for down in (0, 1) for right in (0, 1)]))
-        placed += len(cell_rows)
+        corner_values.append(corners[:, group, chosen[:, None]])  # (4, cells, size)
+        placed += len(chosen)
     return starts, candidates, corner_values
 
 
