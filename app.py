@@ -15,6 +15,7 @@ import gradio as gr
 from backend import models
 from backend.catalog import CATALOG, TASKS, default_model
 from backend.limits import MAX_AUDIO_BYTES, MAX_IMAGE_BYTES
+from backend.versions import versions_line
 from demos import classify_image, detect_objects, estimate_depth, synthesize_speech, transcribe, translate
 from demos import models as models_tab
 from demos.common import spaces
@@ -68,9 +69,17 @@ def open_linked_tab(request: gr.Request) -> list[gr.Tabs]:
     return [gr.Tabs(selected=group), *inner]
 
 
+def show_random_weights_notice() -> gr.Markdown:
+    """A warning above the tabs when the models have random weights (the offline tiny-model demo)."""
+    return gr.Markdown("**These models have random weights** (tiny test checkpoints): every output is random. "
+                       "Use it to try the interface; run without --models-dir for the real models.",
+                       visible=models.random_weights())
+
+
 with gr.Blocks(title=TITLE, delete_cache=DELETE_CACHE) as demo:
     gr.Markdown(f"# {TITLE}\nState-of-the-art open models for images, video, text, documents and speech, one tab "
                 "per task. Each model is loaded on its first use and kept for the next request.")
+    random_weights_notice = gr.Markdown(visible=False)
     inner_tabs = {}
     with gr.Tabs() as group_tabs:
         for group, tabs in GROUPS:
@@ -82,6 +91,8 @@ with gr.Blocks(title=TITLE, delete_cache=DELETE_CACHE) as demo:
                     for label, tab_id, tab in tabs:
                         with gr.Tab(label, id=tab_id):
                             tab.render()
+    demo.load(show_random_weights_notice, outputs=random_weights_notice, api_visibility="private", queue=False,
+              show_progress="hidden")
     demo.load(open_linked_tab, outputs=[group_tabs, *(inner_tabs[group] for group in NESTED_GROUPS)],
               api_visibility="private", queue=False, show_progress="hidden")
 demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=1)
@@ -120,6 +131,7 @@ def main(argv: list[str] | None = None) -> None:
         os.environ["MODELS_DIR"] = os.path.abspath(args.models_dir)
     if args.device:
         models.configure(args.device)
+    logger.info("Starting on %s with %s", models.CACHE.status()["device_name"], versions_line())
     preload = "defaults" if spaces is not None and args.preload == "none" else args.preload  # ZeroGPU: warm start
     if preload != "none":
         threading.Thread(target=preload_models, args=(preload,), daemon=True).start()

@@ -25,9 +25,9 @@ from typing import Any
 
 import torch
 
-from backend import compute
+from backend import compute, hub
 from backend.catalog import CATALOG, ModelSpec, find_model
-from backend.errors import ModelUnavailableError, ResourceExhaustedError
+from backend.errors import MissingPackageError, ModelUnavailableError, ResourceExhaustedError, missing_package_message
 
 logger = logging.getLogger(__name__)
 
@@ -128,6 +128,16 @@ def local_model_folder(model_id: str) -> Path | None:
     return folder if folder.is_dir() else None
 
 
+# A file of this name at the top of MODELS_DIR says its models have random weights (tests/tiny_models writes it).
+RANDOM_WEIGHTS_MARKER = "RANDOM_WEIGHTS"
+
+
+def random_weights() -> bool:
+    """Whether MODELS_DIR holds tiny random-weight models (so outputs mean nothing)."""
+    models_dir = os.environ.get("MODELS_DIR", "").strip()
+    return bool(models_dir) and (Path(models_dir).expanduser() / RANDOM_WEIGHTS_MARKER).is_file()
+
+
 def hub_offline() -> bool:
     """Whether the Hub may not be contacted (`HF_HUB_OFFLINE`, read now rather than at import)."""
     return os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in {"1", "ON", "YES", "TRUE"}
@@ -184,12 +194,16 @@ def load_from_pretrained(spec: ModelSpec, device: torch.device, dtype: torch.dty
 
     folder = local_model_folder(spec.id)
     source = str(folder) if folder else spec.id
-    options = {"trust_remote_code": False, "local_files_only": folder is not None or hub_offline()}
+    local_only = folder is not None or hub_offline() or not _hub_needed_and_reachable(spec.id)
+    options = {"trust_remote_code": False, "local_files_only": local_only}
     model_class = getattr(transformers, MODEL_CLASS_BY_FAMILY[spec.family])
     try:
         with _FROM_PRETRAINED_LOCK:
             processor = transformers.AutoProcessor.from_pretrained(source, **options)
             model = model_class.from_pretrained(source, dtype=dtype, use_safetensors=True, **options)
+    except ImportError as error:  # the model's code needs a package this server lacks (OWLv2 and scipy, say)
+        logger.exception("Loading %s needs a missing package", spec.id)
+        raise MissingPackageError(missing_package_message(error, what=f"The model {spec.id}")) from error
     except Exception as error:
         if is_out_of_memory(error):
             raise
@@ -197,6 +211,22 @@ def load_from_pretrained(spec: ModelSpec, device: torch.device, dtype: torch.dty
     model.to(device)
     model.eval()
     return model, processor
+
+
+def _hub_needed_and_reachable(model_id: str) -> bool:
+    """True when the Hub can be asked for the model; False when it is cached and the Hub cannot be reached.
+
+    Raises ModelUnavailableError at once when the model is on no disk and the Hub cannot be reached, instead of
+    letting huggingface_hub retry for minutes.
+    """
+    if hub.reachable():
+        return True
+    if _cached_snapshot(model_id) is not None:
+        return False  # in the Hub cache: load it from there without asking the Hub
+    raise ModelUnavailableError(
+        f"The Hugging Face Hub ({hub.endpoint()}) cannot be reached from this server, and the model {model_id} is "
+        f"not in its local cache. Check the network connection, or put the model's files in "
+        f"MODELS_DIR/{model_id}/ (hf download {model_id} on a machine with network), then try again.")
 
 
 def _unavailable_message(model_id: str, error: Exception, from_folder: bool) -> str:

@@ -18,7 +18,13 @@ from gradio import processing_utils
 
 from backend import models
 from backend.catalog import default_model, find_model, models_for
-from backend.errors import InputError, ModelUnavailableError, ResourceExhaustedError
+from backend.errors import (
+    InputError,
+    MissingPackageError,
+    ModelUnavailableError,
+    ResourceExhaustedError,
+    missing_package_message,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -49,11 +55,14 @@ def user_errors(handler: Handler) -> Handler:
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         try:
             return handler(*args, **kwargs)
-        except (InputError, ModelUnavailableError, ResourceExhaustedError) as error:
+        except (InputError, ModelUnavailableError, ResourceExhaustedError, MissingPackageError) as error:
             # gr.Error renders HTML: escape, since messages may quote a little of what the user typed.
             raise gr.Error(html.escape(str(error), quote=False), print_exception=False) from error
         except gr.Error:
             raise
+        except ImportError as error:  # model code reached a package this server lacks, after loading
+            logger.exception("Request failed in %s: a package is missing", handler.__name__)
+            raise gr.Error(html.escape(missing_package_message(error), quote=False), print_exception=False) from error
         except Exception as error:
             if models.is_out_of_memory(error):  # during a forward pass: free what can be freed, keep serving
                 models.free_device_memory(models.CACHE.device)

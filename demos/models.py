@@ -5,6 +5,7 @@ from typing import Any
 import gradio as gr
 
 from backend import models
+from backend.versions import versions_line
 from backend.catalog import CATALOG, find_model
 from demos.common import MODEL_QUEUE, user_errors
 
@@ -25,11 +26,11 @@ def catalog_rows() -> list[list[Any]]:
 
 
 def summary() -> str:
-    """Device, dtype and memory use against the budget, in one line."""
+    """Device, dtype and memory use against the budget, then the versions a bug report needs."""
     status = models.CACHE.status()
     return (f"**Device** {status['device_name']} · **dtype** {status['dtype']} · **weights loaded** "
             f"{status['used_bytes'] / 1e9:.2f} GB of a {status['budget_bytes'] / 1e9:.1f} GB budget "
-            f"(least recently used models are unloaded beyond it)")
+            f"(least recently used models are unloaded beyond it)\n\n**Versions** {versions_line()}")
 
 
 def refresh() -> tuple[str, list[list[Any]]]:
