@@ -69,6 +69,10 @@ def test_every_tab_runs_its_first_example(page, group: str, tab: str, button: st
     page.screenshot(path=str(SCREENSHOTS / f"{tab.lower().replace(' ', '_')}.png"), full_page=True)
 
 
+def test_the_page_says_the_tiny_models_give_random_outputs(page) -> None:
+    page.get_by_text("These models have random weights").first.wait_for(timeout=TIMEOUT_MS)
+
+
 def test_a_deep_link_opens_its_tab(page, app_url: str) -> None:
     page.goto(f"{app_url}?tab=transcribe")
     page.get_by_role("tab", name="Speech recognition", exact=True).wait_for(timeout=TIMEOUT_MS)
@@ -80,6 +84,9 @@ def test_models_tab_shows_the_loaded_models(page) -> None:
     panel = open_tab(page, "Models")
     panel.get_by_role("button", name="Refresh").click()
     panel.get_by_text("float32").first.wait_for(timeout=TIMEOUT_MS)
+    import transformers
+
+    panel.get_by_text(f"transformers {transformers.__version__}").first.wait_for(timeout=TIMEOUT_MS)
     page.screenshot(path=str(SCREENSHOTS / "models.png"), full_page=True)
 
 
