@@ -14,6 +14,7 @@ import gradio as gr
 
 from backend import models
 from backend.catalog import CATALOG, TASKS, default_model
+from backend.engines import ENGINES
 from backend.limits import MAX_AUDIO_BYTES, MAX_IMAGE_BYTES
 from backend.versions import versions_line
 from demos import classify_image, detect_objects, estimate_depth, synthesize_speech, transcribe, translate
@@ -120,6 +121,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="load models at start-up, in the background")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default=None,
                         help="force a device (default: APP_DEVICE or automatic)")
+    parser.add_argument("--engine", choices=list(ENGINES), default=None,
+                        help="inference engine for M2M100: auto (CTranslate2 when installed), torch or ctranslate2 "
+                             "(default: APP_ENGINE or auto)")
     return parser.parse_args(argv)
 
 
@@ -129,6 +133,8 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.models_dir:
         os.environ["MODELS_DIR"] = os.path.abspath(args.models_dir)
+    if args.engine:
+        os.environ["APP_ENGINE"] = args.engine
     if args.device:
         models.configure(args.device)
     logger.info("Starting on %s with %s", models.CACHE.status()["device_name"], versions_line())

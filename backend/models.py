@@ -25,7 +25,7 @@ from typing import Any
 
 import torch
 
-from backend import compute, hub
+from backend import compute, engines, hub
 from backend.catalog import CATALOG, ModelSpec, find_model
 from backend.errors import MissingPackageError, ModelUnavailableError, ResourceExhaustedError, missing_package_message
 
@@ -143,8 +143,10 @@ def hub_offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in {"1", "ON", "YES", "TRUE"}
 
 
-def model_bytes(model: torch.nn.Module) -> int:
-    """Bytes held by a model's parameters and buffers."""
+def model_bytes(model: Any) -> int:
+    """Bytes held by a model's parameters and buffers (for another engine's model: the size it reports)."""
+    if not isinstance(model, torch.nn.Module):
+        return int(model.bytes)
     tensors = list(model.parameters()) + list(model.buffers())
     return sum(tensor.numel() * tensor.element_size() for tensor in tensors)
 
@@ -196,6 +198,15 @@ def load_from_pretrained(spec: ModelSpec, device: torch.device, dtype: torch.dty
     source = str(folder) if folder else spec.id
     local_only = folder is not None or hub_offline() or not _hub_needed_and_reachable(spec.id)
     options = {"trust_remote_code": False, "local_files_only": local_only}
+    if engines.wants_ctranslate2(spec):
+        try:
+            return load_with_ctranslate2(spec, device, source, options)
+        except Exception as error:
+            if engines.engine_setting() == "ctranslate2" or is_out_of_memory(error):
+                raise ModelUnavailableError(f"The model {spec.id} could not be prepared for CTranslate2 "
+                                            f"({type(error).__name__}); set APP_ENGINE=auto or torch.") from error
+            logger.warning("CTranslate2 cannot run %s (%s: %s); it runs on torch instead", spec.id,
+                           type(error).__name__, error)
     model_class = getattr(transformers, MODEL_CLASS_BY_FAMILY[spec.family])
     try:
         with _FROM_PRETRAINED_LOCK:
@@ -211,6 +222,29 @@ def load_from_pretrained(spec: ModelSpec, device: torch.device, dtype: torch.dty
     model.to(device)
     model.eval()
     return model, processor
+
+
+def load_with_ctranslate2(spec: ModelSpec, device: torch.device, source: str,
+                          options: dict[str, Any]) -> tuple[Any, Any]:
+    """The CTranslate2 model (converted from the checkpoint folder on first use) and the checkpoint's processor."""
+    import transformers
+    from huggingface_hub import snapshot_download
+
+    from backend.engines import ctranslate2_models
+
+    folder = Path(source) if Path(source).is_dir() else Path(
+        snapshot_download(spec.id, local_files_only=options["local_files_only"]))
+    with _FROM_PRETRAINED_LOCK:  # the conversion runs from_pretrained too
+        processor = transformers.AutoProcessor.from_pretrained(str(folder), **options)
+        model = ctranslate2_models.load_translator(spec.id, folder, device.type, compute.torch_threads())
+    return model, processor
+
+
+def engine_of(loaded: "LoadedModel") -> tuple[str, str]:
+    """Which engine runs a loaded model and at what precision, e.g. ("ctranslate2", "int8") or ("torch", "float32")."""
+    if isinstance(loaded.model, torch.nn.Module):
+        return "torch", str(loaded.dtype).removeprefix("torch.")
+    return "ctranslate2", loaded.model.compute_type
 
 
 def _hub_needed_and_reachable(model_id: str) -> bool:
@@ -332,7 +366,8 @@ class ModelCache:
                     "task": loaded.spec.task,
                     "label": loaded.spec.label,
                     "device": str(loaded.device),
-                    "dtype": str(loaded.dtype).removeprefix("torch."),
+                    "dtype": engine_of(loaded)[1],
+                    "engine": engine_of(loaded)[0],
                     "bytes": loaded.bytes,
                     "load_seconds": round(loaded.load_seconds, 3),
                     "last_used": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(loaded.last_used)),

@@ -9,7 +9,8 @@ from backend.versions import versions_line
 from backend.catalog import CATALOG, find_model
 from demos.common import MODEL_QUEUE, user_errors
 
-TABLE_HEADERS = ["task", "model", "id", "loaded", "device", "dtype", "memory (MB)", "load (s)", "hits", "last used"]
+TABLE_HEADERS = ["task", "model", "id", "loaded", "device", "engine", "precision", "memory (MB)", "load (s)", "hits",
+                 "last used"]
 REFRESH_SECONDS = 5  # the table follows loads made by other tabs
 
 
@@ -19,8 +20,8 @@ def catalog_rows() -> list[list[Any]]:
     rows = []
     for spec in CATALOG:
         entry = loaded.get(spec.id)
-        state = ([True, entry["device"], entry["dtype"], round(entry["bytes"] / 1e6, 1), entry["load_seconds"],
-                  entry["hits"], entry["last_used"]] if entry else [False, "", "", "", "", "", ""])
+        state = ([True, entry["device"], entry["engine"], entry["dtype"], round(entry["bytes"] / 1e6, 1),
+                  entry["load_seconds"], entry["hits"], entry["last_used"]] if entry else [False] + [""] * 7)
         rows.append([spec.task, spec.label, spec.id, *state])
     return rows
 
