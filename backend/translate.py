@@ -44,7 +44,7 @@ class TranslationResult:
     precision: str = "float32"  # the weights' dtype or CTranslate2 compute type, e.g. "int8"
 
     def to_json(self) -> dict[str, Any]:
-        """The API's JSON form: {"model", "source_language", "target_language", "translation", "engine", "precision"}."""
+        """The API's JSON form: source and target language codes, the translation, engine and precision."""
         return asdict(self)
 
 

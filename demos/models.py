@@ -5,8 +5,8 @@ from typing import Any
 import gradio as gr
 
 from backend import models
-from backend.versions import versions_line
 from backend.catalog import CATALOG, find_model
+from backend.versions import versions_line
 from demos.common import MODEL_QUEUE, user_errors
 
 TABLE_HEADERS = ["task", "model", "id", "loaded", "device", "engine", "precision", "memory (MB)", "load (s)", "hits",
