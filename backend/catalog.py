@@ -33,6 +33,8 @@ class ModelSpec:
     family: str  # architecture family; selects the loading class and the task code path
     label: str  # human label with parameter count, shown in dropdowns
     default: bool = False  # the task's default model (exactly one per task)
+    cpu_default: bool = False  # the task's default when the app serves without a GPU (replaces `default` there)
+    slow_on_cpu: bool = False  # marked so in the menu when the app serves without a GPU
     notes: str = ""  # one line for the UI: what the model is good at
     open_vocabulary: bool = False  # detection: takes free-text queries
     metric_depth: bool = False  # depth: values are metres (else relative, unitless)
@@ -81,13 +83,14 @@ CATALOG: tuple[ModelSpec, ...] = (
     ModelSpec("facebook/wav2vec2-base-960h", "transcribe", "wav2vec2", "wav2vec2 base 960h (95M)",
               languages=("en",), notes="English only, character-level CTC; word timestamps."),
     # Text to speech
-    ModelSpec("suno/bark-small", "synthesize_speech", "bark", "Bark small (~400M)", default=True,
+    # Bark small is the default on a GPU; MMS-TTS on CPU, where Bark small took 39 s for 1.3 s of speech (issue 12).
+    ModelSpec("suno/bark-small", "synthesize_speech", "bark", "Bark small (~400M)", default=True, slow_on_cpu=True,
               voices=BARK_VOICES, default_voice="v2/en_speaker_6",
               languages=BARK_VOICE_LANGUAGES, notes="Expressive, many voices; slow on CPU."),
-    ModelSpec("suno/bark", "synthesize_speech", "bark", "Bark (~1B)", voices=BARK_VOICES,
+    ModelSpec("suno/bark", "synthesize_speech", "bark", "Bark (~1B)", voices=BARK_VOICES, slow_on_cpu=True,
               default_voice="v2/en_speaker_6", languages=BARK_VOICE_LANGUAGES,
               notes="Higher quality Bark; very slow on CPU."),
-    ModelSpec("facebook/mms-tts-eng", "synthesize_speech", "vits", "MMS-TTS English (36M)",
+    ModelSpec("facebook/mms-tts-eng", "synthesize_speech", "vits", "MMS-TTS English (36M)", cpu_default=True,
               languages=("en",), notes="Fast, one English voice."),
 )
 
@@ -99,9 +102,30 @@ def models_for(task: str) -> tuple[ModelSpec, ...]:
     return tuple(spec for spec in CATALOG if spec.task == task)
 
 
+# The kind of device the app serves on ("cuda", "mps" or "cpu"); the model cache sets it when it is created, so
+# that "default" means the default on the serving device everywhere (menus, API, MCP).
+_serving_device = "cpu"
+
+
+def set_serving_device(device_type: str) -> None:
+    """Record the device type models run on (called by backend.models when its cache is made)."""
+    global _serving_device
+    _serving_device = device_type
+
+
+def serves_on_gpu() -> bool:
+    """Whether models run on a GPU (CUDA or MPS)."""
+    return _serving_device in ("cuda", "mps")
+
+
 def default_model(task: str) -> ModelSpec:
-    """The default model of a task."""
-    return next(spec for spec in models_for(task) if spec.default)
+    """The default model of a task on the serving device: a `cpu_default` entry without a GPU, else `default`."""
+    specs = models_for(task)
+    if not serves_on_gpu():
+        for spec in specs:
+            if spec.cpu_default:
+                return spec
+    return next(spec for spec in specs if spec.default)
 
 
 def find_model(model_id: str) -> ModelSpec | None:

@@ -26,7 +26,7 @@ from typing import Any
 import torch
 
 from backend import compute, engines, hub
-from backend.catalog import CATALOG, ModelSpec, find_model
+from backend.catalog import CATALOG, ModelSpec, find_model, set_serving_device
 from backend.errors import MissingPackageError, ModelUnavailableError, ResourceExhaustedError, missing_package_message
 
 logger = logging.getLogger(__name__)
@@ -313,6 +313,7 @@ class ModelCache:
         self.measure = measure  # bytes of a loaded model
         self.estimate = estimate  # bytes a model will take once loaded, before loading it; None if unknown
         self.device = device or pick_device()
+        set_serving_device(self.device.type)  # defaults follow the device (MMS-TTS on CPU, Bark small on GPU)
         self.dtype = pick_dtype(self.device)
         self.budget_bytes = budget_bytes if budget_bytes is not None else default_budget_bytes(self.device)
         self._models: OrderedDict[str, LoadedModel] = OrderedDict()  # least recently used first

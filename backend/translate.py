@@ -126,7 +126,8 @@ def translate_pieces(loaded: models.LoadedModel, pieces: list[str], source: str,
 def translate_batch_ctranslate2(loaded: models.LoadedModel, batch: list[str], source: str, target: str) -> list[str]:
     """One batch through CTranslate2: the torch path's tokens, beams and length bound, on its Translator."""
     tokenizer = loaded.processor
-    beams = int(loaded.model.generation.get("num_beams", 1))  # the checkpoint's generation config, as generate uses
+    generation = loaded.model.generation  # the checkpoint's generation config, as generate uses it
+    beams = int(generation.get("num_beams", 1))
     with compute.model_work():
         tokenizer.src_lang = source
         encoded = tokenizer(batch, truncation=True, max_length=MAX_PIECE_TOKENS * 2)["input_ids"]
@@ -136,7 +137,8 @@ def translate_batch_ctranslate2(loaded: models.LoadedModel, batch: list[str], so
             target_prefix=[[f"__{target}__"]] * len(batch),
             beam_size=beams,
             # The prefix counts as one of the decoded tokens, as the forced language token does for generate.
-            max_decoding_length=MAX_TRANSLATION_NEW_TOKENS,
+            max_decoding_length=int(generation.get("max_new_tokens", MAX_TRANSLATION_NEW_TOKENS)),
+            min_decoding_length=int(generation.get("min_new_tokens", 0)),
         )
     return decode(tokenizer, [tokenizer.convert_tokens_to_ids(output.hypotheses[0]) for output in outputs])
 

@@ -25,11 +25,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("APP_ENGINE", "torch")  # the torch rows; the engines section switches to CTranslate2 itself
 
 import torch  # noqa: E402
 
 from backend import models, transcribe  # noqa: E402
-from bench import calls, real_size, serving, system  # noqa: E402
+from bench import calls, engines, real_size, serving, system  # noqa: E402
 from bench.timing import Figure, interleaved, timed  # noqa: E402
 
 RUNS = 3  # timed runs per figure
@@ -176,6 +177,7 @@ SECTIONS: dict[str, Callable[[], Any]] = {
     "long_audio": system.long_audio,
     "http": http,
     "memory": memory,
+    "engines": engines.translation,
 }
 
 
@@ -183,7 +185,7 @@ def main() -> None:
     """Run the chosen sections; with all of them, write BENCHMARKS.md."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections of {list(SECTIONS)}")
-    parser.add_argument("--models", default="", help="comma-separated catalog ids: only their warm and cold rows")
+    parser.add_argument("--models", default="", help="comma-separated catalog ids: only their warm, cold and engines rows")
     parser.add_argument("--report", action="store_true",
                         help="rewrite BENCHMARKS.md from the results of the last full run, measuring nothing")
     arguments = parser.parse_args()
@@ -196,7 +198,7 @@ def main() -> None:
         chosen_ids = arguments.models.split(",")
         calls.IDS[:] = [model_id for model_id in calls.IDS if model_id in chosen_ids]
         system.COLD_IDS[:] = [model_id for model_id in system.COLD_IDS if model_id in chosen_ids]
-        chosen = [name for name in chosen if name in ("warm", "cold")]
+        chosen = [name for name in chosen if name in ("warm", "cold", "engines")]
     os.environ["MODELS_DIR"] = str(real_size.ensure_all(calls.IDS))
     calls.write_input_files()
     calls.use_fixed_length_cache()

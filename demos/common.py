@@ -16,8 +16,8 @@ from typing import Any, TypeVar
 import gradio as gr
 from gradio import processing_utils
 
-from backend import models
-from backend.catalog import default_model, find_model, models_for
+from backend import models, timings
+from backend.catalog import default_model, find_model, models_for, serves_on_gpu
 from backend.errors import (
     InputError,
     MissingPackageError,
@@ -76,10 +76,36 @@ def user_errors(handler: Handler) -> Handler:
 
 
 def model_handler(handler: Handler) -> Handler:
-    """A tab's model event: our error messages, and on ZeroGPU Spaces a GPU for the duration of the call."""
+    """A tab's model event: our error messages, its duration learned for the menus, on ZeroGPU a GPU for the call."""
     if spaces is not None:
         handler = spaces.GPU(duration=ZERO_GPU_SECONDS)(handler)
-    return user_errors(handler)
+    return user_errors(timed_by_model(handler))
+
+
+def timed_by_model(handler: Handler) -> Handler:
+    """Record how long each successful call took, under the model its JSON result names (backend/timings.py)."""
+
+    @functools.wraps(handler)  # keeps the name, signature and docstring gradio builds the API and MCP tools from
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        outputs = handler(*args, **kwargs)
+        result = outputs[-1] if isinstance(outputs, tuple) and outputs else outputs
+        if isinstance(result, dict) and isinstance(result.get("model"), str):
+            first_input = args[0] if args else next(iter(kwargs.values()), None)
+            timings.record(result["model"], time.perf_counter() - started, size_class(first_input))
+        return outputs
+
+    return wrapped  # type: ignore[return-value]
+
+
+def size_class(value: Any) -> str:
+    """A coarse size class of a request's main input, so timings of small and large inputs are kept apart."""
+    if isinstance(value, str) and value and len(value) < 4096 and os.path.isfile(value):
+        megabytes = os.path.getsize(value) / 1e6
+        return "file < 1 MB" if megabytes < 1 else "file 1-10 MB" if megabytes < 10 else "file > 10 MB"
+    if isinstance(value, str):
+        return "text < 200 chars" if len(value) < 200 else "text < 2000 chars" if len(value) < 2000 else "long text"
+    return ""
 
 
 def show_loading(model_id: str | None, task: str, progress: gr.Progress) -> None:
@@ -89,11 +115,24 @@ def show_loading(model_id: str | None, task: str, progress: gr.Progress) -> None
         progress(0, desc=f"Loading {spec.label} (first use)...")
 
 
+def model_choices(task: str) -> list[tuple[str, str]]:
+    """(label, id) per model of a task: size, "slow on CPU" where it applies, and how long it usually takes here."""
+    choices = []
+    for spec in models_for(task):
+        label = spec.label + (" (slow on CPU)" if spec.slow_on_cpu and not serves_on_gpu() else "")
+        typical = timings.describe(spec.id)
+        choices.append((f"{label}: {typical}" if typical else label, spec.id))
+    return choices
+
+
 def model_dropdown(task: str) -> gr.Dropdown:
-    """The model menu of a tab: labels with sizes, the task's default selected."""
-    choices = [(spec.label, spec.id) for spec in models_for(task)]
+    """The model menu of a tab, the default on this device selected; opening it refreshes the usual durations."""
     # Custom values reach the backend, whose message for an unknown id lists the task's models.
-    return gr.Dropdown(choices=choices, value=default_model(task).id, label="Model", allow_custom_value=True)
+    menu = gr.Dropdown(choices=model_choices(task), value=default_model(task).id, label="Model",
+                       allow_custom_value=True)
+    menu.focus(lambda: gr.Dropdown(choices=model_choices(task)), outputs=menu, api_visibility="private",
+               queue=False, show_progress="hidden")
+    return menu
 
 
 def model_notes(model_id: str | None) -> str:

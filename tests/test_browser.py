@@ -23,7 +23,7 @@ TABS = [
     ("Images", "Depth", "Estimate depth", "vinvino02/glpn-nyu"),
     ("Text", "Translation", "Translate", "facebook/m2m100_418M"),
     ("Speech", "Speech recognition", "Transcribe", "openai/whisper-large-v3-turbo"),
-    ("Speech", "Text to speech", "Speak", "suno/bark-small"),
+    ("Speech", "Text to speech", "Speak", "facebook/mms-tts-eng"),  # the default without a GPU
 ]
 TIMEOUT_MS = 60_000
 
