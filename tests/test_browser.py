@@ -69,6 +69,19 @@ def test_every_tab_runs_its_first_example(page, group: str, tab: str, button: st
     page.screenshot(path=str(SCREENSHOTS / f"{tab.lower().replace(' ', '_')}.png"), full_page=True)
 
 
+def test_empty_labels_example_runs_the_imagenet_classifier(page) -> None:
+    panel = open_tab(page, "Images", "Image classification")
+    rows = panel.locator("table[role=grid] tbody tr")
+    rows.nth(1).click()  # the second example: coffee.jpg with no labels
+    page.wait_for_timeout(1500)
+    assert panel.get_by_label("Labels").input_value() == ""
+    panel.get_by_text("Closed set, used when the labels are empty").wait_for(timeout=TIMEOUT_MS)  # menu followed
+    panel.get_by_role("button", name="Classify", exact=True).click()
+    panel.get_by_text("google/vit-base-patch16-224").first.wait_for(timeout=TIMEOUT_MS)
+    assert page.locator(".toast-body.error").count() == 0
+    page.screenshot(path=str(SCREENSHOTS / "image_classification_imagenet.png"), full_page=True)
+
+
 def test_a_deep_link_opens_its_tab(page, app_url: str) -> None:
     page.goto(f"{app_url}?tab=transcribe")
     page.get_by_role("tab", name="Speech recognition", exact=True).wait_for(timeout=TIMEOUT_MS)
