@@ -10,7 +10,7 @@ from backend.languages import BARK_VOICE_LANGUAGES, M2M100_LANGUAGES, WHISPER_LA
 
 # One name per task, used for the backend module, its function, the API name and the test file.
 TASKS: tuple[str, ...] = (
-    "classify_image",  # zero-shot image classification
+    "classify_image",  # image classification: zero-shot labels, or the ImageNet classes
     "detect_objects",  # object detection, closed and open vocabulary
     "estimate_depth",  # monocular depth estimation
     "translate",  # text translation
@@ -44,7 +44,7 @@ class ModelSpec:
 
 
 CATALOG: tuple[ModelSpec, ...] = (
-    # Zero-shot image classification
+    # Image classification: zero-shot (labels given), closed set (no labels)
     ModelSpec("openai/clip-vit-large-patch14", "classify_image", "clip", "CLIP ViT-L/14 (428M)", default=True,
               notes="Strong general-purpose zero-shot classifier; English labels."),
     ModelSpec("openai/clip-vit-base-patch32", "classify_image", "clip", "CLIP ViT-B/32 (151M)",
@@ -53,6 +53,10 @@ CATALOG: tuple[ModelSpec, ...] = (
               notes="EfficientNet + BERT trained on noisy alt-text; English labels."),
     ModelSpec("BAAI/AltCLIP", "classify_image", "altclip", "AltCLIP (865M)",
               notes="Multilingual text encoder: labels in Chinese, English and other languages."),
+    ModelSpec("google/vit-base-patch16-224", "classify_image", "vit", "ViT-B/16 ImageNet-1k (86M)",
+              notes="Closed set, used when the labels are empty: the top 5 of the 1,000 ImageNet-1k classes. The "
+                    "ImageNet-1k fine-tune (the seed's vit-base-patch16-224-in21k is pre-training only, "
+                    "with no usable head)."),
     # Object detection
     ModelSpec("facebook/detr-resnet-50", "detect_objects", "detr", "DETR ResNet-50 (41M)", default=True,
               notes="The 80 COCO classes; ignores text queries."),

@@ -36,6 +36,7 @@ MODEL_CLASS_BY_FAMILY: dict[str, str] = {
     "clip": "AutoModelForZeroShotImageClassification",
     "align": "AutoModelForZeroShotImageClassification",
     "altclip": "AutoModelForZeroShotImageClassification",
+    "vit": "AutoModelForImageClassification",
     "detr": "AutoModelForObjectDetection",
     "owlvit": "AutoModelForZeroShotObjectDetection",
     "owlv2": "AutoModelForZeroShotObjectDetection",

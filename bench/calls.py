@@ -37,6 +37,7 @@ SPEECH_30S_FILE = real_size.CACHE / "inputs" / "noise-30s.wav"
 # Every model the benchmark covers, in the order of the report.
 IDS = [
     "openai/clip-vit-large-patch14",
+    "google/vit-base-patch16-224",
     "facebook/detr-resnet-50",
     "google/owlvit-base-patch32",
     "vinvino02/glpn-nyu",
@@ -47,7 +48,7 @@ IDS = [
     "facebook/mms-tts-eng",
     "suno/bark-small",
 ]
-VISION_IDS = IDS[:4]
+VISION_IDS = IDS[:5]
 
 
 def write_input_files() -> None:
@@ -111,7 +112,7 @@ def model_call(model_id: str) -> Callable[[], object]:
     if model_id == "google/owlvit-base-patch32":
         inputs = on_device(processor(text=[LABELS], images=PHOTO, return_tensors="pt"), loaded)
         return lambda: model(**inputs)
-    if model_id in ("facebook/detr-resnet-50", "vinvino02/glpn-nyu"):
+    if model_id in ("google/vit-base-patch16-224", "facebook/detr-resnet-50", "vinvino02/glpn-nyu"):
         inputs = on_device(processor(images=PHOTO, return_tensors="pt"), loaded)
         return lambda: model(**inputs)
     if model_id == "facebook/m2m100_418M":
@@ -152,6 +153,7 @@ def backend_call(model_id: str, labels: Callable[[], list[str]] = lambda: LABELS
     photo, speech = str(PHOTO_FILE), str(SPEECH_30S_FILE)
     calls: dict[str, Callable[[], object]] = {
         "openai/clip-vit-large-patch14": lambda: classify_image.classify_image(photo, labels(), model=model_id),
+        "google/vit-base-patch16-224": lambda: classify_image.classify_image(photo, "", model=model_id),
         "facebook/detr-resnet-50": lambda: detect_objects.detect_objects(photo, model=model_id),
         "google/owlvit-base-patch32": lambda: detect_objects.detect_objects(photo, LABELS, model=model_id),
         "vinvino02/glpn-nyu": lambda: estimate_depth.estimate_depth(photo, model=model_id),
@@ -176,6 +178,8 @@ def naive_call(model_id: str) -> Callable[[], object]:
     if model_id == "openai/clip-vit-large-patch14":
         return lambda: pipeline("zero-shot-image-classification", model=folder, **options)(
             PHOTO, candidate_labels=LABELS)
+    if model_id == "google/vit-base-patch16-224":
+        return lambda: pipeline("image-classification", model=folder, **options)(PHOTO)
     if model_id == "facebook/detr-resnet-50":
         return lambda: pipeline("object-detection", model=folder, **options)(PHOTO)
     if model_id == "google/owlvit-base-patch32":

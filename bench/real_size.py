@@ -27,6 +27,16 @@ def clip_large(folder: Path) -> tuple[torch.nn.Module, object | None]:
     return tf.CLIPModel(config), tf.CLIPImageProcessor()
 
 
+def vit_b16(folder: Path) -> tuple[torch.nn.Module, object | None]:
+    """ViT-B/16 at 224 px (the config's defaults are this model) with a 1,000-class ImageNet head."""
+    from tests.tiny_models.vision import IMAGENET_ID2LABEL
+
+    label2id = {name: index for index, name in IMAGENET_ID2LABEL.items()}
+    config = tf.ViTConfig(id2label=IMAGENET_ID2LABEL, label2id=label2id)
+    image_processor = tf.ViTImageProcessor(image_mean=[0.5] * 3, image_std=[0.5] * 3)  # 224x224, as the checkpoint
+    return tf.ViTForImageClassification(config), image_processor
+
+
 def detr_resnet50(folder: Path) -> tuple[torch.nn.Module, object | None]:
     """DETR with transformers' ResNet-50, 6+6 layers, 100 queries, 800x1333 inputs."""
     from tests.tiny_models.vision import COCO_ID2LABEL
@@ -109,6 +119,7 @@ def mms_tts(folder: Path) -> tuple[torch.nn.Module, object | None]:
 # size differs from the tiny one, the image processor to use.
 BUILDERS: dict[str, Callable[[Path], tuple[torch.nn.Module, object | None]]] = {
     "openai/clip-vit-large-patch14": clip_large,
+    "google/vit-base-patch16-224": vit_b16,
     "facebook/detr-resnet-50": detr_resnet50,
     "google/owlvit-base-patch32": owlvit_b32,
     "vinvino02/glpn-nyu": glpn_nyu,

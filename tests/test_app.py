@@ -16,7 +16,7 @@ PUBLIC_API = {
     "/transcribe": ["audio", "model", "language", "task"],
     "/synthesize_speech": ["text", "model", "voice"],
 }
-REQUIRED = {"/classify_image": {"image", "labels"}, "/detect_objects": {"image"}, "/estimate_depth": {"image"},
+REQUIRED = {"/classify_image": {"image"}, "/detect_objects": {"image"}, "/estimate_depth": {"image"},
             # The language menus start on English -> French, so the API offers those as defaults.
             "/translate": {"text"}, "/transcribe": {"audio"},
             "/synthesize_speech": {"text"}}
@@ -42,6 +42,18 @@ def test_classify_image(client: Client, model: str | None) -> None:
     assert result["model"] == (model or "openai/clip-vit-large-patch14")
     assert sorted(item["label"] for item in result["labels"]) == ["car", "cat", "dog"]
     assert sum(item["score"] for item in result["labels"]) == pytest.approx(1.0, abs=1e-4)
+
+
+@pytest.mark.parametrize("extra", [{}, {"labels": ""}, {"labels": "", "model": "BAAI/AltCLIP"},
+                                   {"model": "google/vit-base-patch16-224"}])
+def test_classify_image_without_labels_gives_the_top_5_imagenet_classes(client: Client, extra: dict) -> None:
+    scores, result = client.predict(image=handle_file(ASSETS / "images" / "chelsea.jpg"),
+                                    api_name="/classify_image", **extra)
+    assert result["model"] == "google/vit-base-patch16-224"
+    assert len(result["labels"]) == 5
+    assert [item["score"] for item in result["labels"]] == sorted((item["score"] for item in result["labels"]),
+                                                                   reverse=True)
+    assert [item["label"] for item in scores["confidences"]] == [item["label"] for item in result["labels"]]
 
 
 @pytest.mark.parametrize(("queries", "model", "expected_model"), [

@@ -148,10 +148,16 @@ def test_bad_text(client: Client, name: str, text: str, message: str | None) -> 
     ("no labels", " , , ", "at least one"),
     ("duplicate labels", "cat, cat, Cat, dog", None),
     ("500 labels", ",".join(f"label {n}" for n in range(500)), "the limit is 50"),
+    ("empty labels", "", None),  # not a mistake: the ImageNet classifier's classes
 ])
 def test_bad_labels(client: Client, name: str, labels: str, message: str | None) -> None:
     expect(lambda: client.predict(image=handle_file(PHOTO), labels=labels, model="openai/clip-vit-base-patch32",
                                   api_name="/classify_image"), message)
+
+
+def test_labels_for_the_imagenet_classifier_are_refused(client: Client) -> None:
+    expect(lambda: client.predict(image=handle_file(PHOTO), labels="cat, dog", model="google/vit-base-patch16-224",
+                                  api_name="/classify_image"), "takes no labels")
 
 
 def test_unknown_model_and_language(client: Client) -> None:

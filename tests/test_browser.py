@@ -73,6 +73,21 @@ def test_the_page_says_the_tiny_models_give_random_outputs(page) -> None:
     page.get_by_text("These models have random weights").first.wait_for(timeout=TIMEOUT_MS)
 
 
+def test_empty_labels_example_runs_the_imagenet_classifier(page) -> None:
+    panel = open_tab(page, "Images", "Image classification")
+    labels = panel.get_by_label("Labels")
+    labels.fill("cat, dog")  # so that the example's empty labels are a change the model menu follows
+    panel.get_by_text("Strong general-purpose zero-shot").wait_for(timeout=TIMEOUT_MS)
+    panel.locator("table[role=grid] tbody tr").nth(1).click()  # the second example: coffee.jpg, no labels
+    page.wait_for_timeout(1500)
+    assert labels.input_value() == ""
+    panel.get_by_text("Closed set, used when the labels are empty").wait_for(timeout=TIMEOUT_MS)  # the menu followed
+    panel.get_by_role("button", name="Classify", exact=True).click()
+    panel.get_by_text("google/vit-base-patch16-224").first.wait_for(timeout=TIMEOUT_MS)
+    assert page.locator(".toast-body.error").count() == 0
+    page.screenshot(path=str(SCREENSHOTS / "image_classification_imagenet.png"), full_page=True)
+
+
 def test_a_deep_link_opens_its_tab(page, app_url: str) -> None:
     page.goto(f"{app_url}?tab=transcribe")
     page.get_by_role("tab", name="Speech recognition", exact=True).wait_for(timeout=TIMEOUT_MS)
