@@ -15,7 +15,15 @@ import gradio as gr
 from backend import models
 from backend.catalog import CATALOG, TASKS, default_model
 from backend.limits import MAX_AUDIO_BYTES, MAX_IMAGE_BYTES
-from demos import caption_image, classify_image, detect_objects, estimate_depth, synthesize_speech, transcribe, translate
+from demos import (
+    caption_image,
+    classify_image,
+    detect_objects,
+    estimate_depth,
+    synthesize_speech,
+    transcribe,
+    translate,
+)
 from demos import models as models_tab
 from demos.common import spaces
 

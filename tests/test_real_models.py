@@ -6,6 +6,7 @@ These check that the real checkpoints load through our cache and give sensible a
 the rest of the suite cannot, as it runs offline on tiny random models.
 """
 
+import re
 from pathlib import Path
 
 import pytest
@@ -56,7 +57,7 @@ def test_estimate_depth_has_range(model_id: str) -> None:
 @pytest.mark.parametrize("model_id", ["microsoft/git-base-coco", "microsoft/git-large-coco", "microsoft/git-base"])
 def test_caption_of_chelsea_mentions_the_cat(model_id: str) -> None:
     result = caption_image(ASSETS / "images" / "chelsea.jpg", model=model_id)
-    assert "cat" in result.text.lower().split(), result.text
+    assert re.search(r"\bcat", result.text.lower()), result.text  # cat, cats, cat's
 
 
 def test_the_question_model_names_the_animal() -> None:
