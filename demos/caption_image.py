@@ -41,15 +41,16 @@ def caption_image(
 ) -> tuple[str, dict[str, Any]]:
     """Describe an image in one English sentence, or answer a short question about it, with Microsoft's GIT models.
 
-    Leave the question empty to get a caption (by default from GIT base COCO); ask a question and GIT base VQAv2
-    answers it in a word or a few ("cat", "2", "yes"). Decoding is greedy: the same image and question give the
-    same text. Questions and answers are in English.
+    Leave the question empty to get a caption; ask a question and the answer comes in a word or a few ("cat", "2",
+    "yes"). Leave the model empty ("") to have it chosen: microsoft/git-base-coco captions, microsoft/git-base-vqav2
+    answers questions. The other captioners are microsoft/git-large-coco (more accurate, slower) and the pre-trained
+    microsoft/git-base; a captioner refuses a question and the VQA model needs one. Decoding is greedy: the same
+    image and question give the same text. Questions and answers are in English.
 
     Args:
         image: The image to describe: a URL or file of a JPEG, PNG, WebP, GIF, BMP or TIFF picture.
         question: An English question about the image, e.g. "what color is the cat?"; empty for a caption.
-        model: A catalog id: microsoft/git-base-coco, microsoft/git-large-coco or microsoft/git-base for captions,
-            microsoft/git-base-vqav2 for questions; empty to choose by whether a question is given.
+        model: microsoft/git-base-coco, microsoft/git-large-coco, microsoft/git-base, microsoft/git-base-vqav2 or "".
 
     Returns:
         The caption or the answer as text, and the JSON result {"model", "question", "text"}.
