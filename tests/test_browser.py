@@ -99,7 +99,9 @@ def test_a_bad_upload_shows_our_message_and_keeps_the_labels(page, tmp_path: Pat
     page.screenshot(path=str(SCREENSHOTS / "bad_upload.png"), full_page=True)
 
 
-def test_captioning_sends_a_question_to_the_question_model(page) -> None:
+def test_captioning_sends_a_question_to_the_question_model(page, app_url: str) -> None:
+    page.goto(f"{app_url}?tab=caption_image")  # a fresh page: no message left from an earlier test
+    page.get_by_role("tab", name="Captioning", exact=True).wait_for(timeout=TIMEOUT_MS)
     panel = open_tab(page, "Images", "Captioning")
     model = panel.get_by_label("Model")
     model.click()
