@@ -17,7 +17,15 @@ from backend.catalog import CATALOG, TASKS, default_model
 from backend.engines import ENGINES
 from backend.limits import MAX_AUDIO_BYTES, MAX_IMAGE_BYTES
 from backend.versions import versions_line
-from demos import classify_image, detect_objects, estimate_depth, synthesize_speech, transcribe, translate
+from demos import (
+    caption_image,
+    classify_image,
+    detect_objects,
+    estimate_depth,
+    synthesize_speech,
+    transcribe,
+    translate,
+)
 from demos import models as models_tab
 from demos.common import spaces
 
@@ -43,6 +51,7 @@ GROUPS = [
         ("Image classification", "classify_image", classify_image.demo),
         ("Object detection", "detect_objects", detect_objects.demo),
         ("Depth", "estimate_depth", estimate_depth.demo),
+        ("Captioning", "caption_image", caption_image.demo),
     ]),
     ("Text", [
         ("Translation", "translate", translate.demo),

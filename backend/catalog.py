@@ -13,6 +13,7 @@ TASKS: tuple[str, ...] = (
     "classify_image",  # image classification: zero-shot labels, or the ImageNet classes
     "detect_objects",  # object detection, closed and open vocabulary
     "estimate_depth",  # monocular depth estimation
+    "caption_image",  # image captioning and visual questions
     "translate",  # text translation
     "transcribe",  # speech recognition
     "synthesize_speech",  # text to speech
@@ -38,6 +39,7 @@ class ModelSpec:
     notes: str = ""  # one line for the UI: what the model is good at
     open_vocabulary: bool = False  # detection: takes free-text queries
     metric_depth: bool = False  # depth: values are metres (else relative, unitless)
+    answers_questions: bool = False  # captioning: answers a question about the image (VQA) instead of captioning
     languages: tuple[str, ...] = ()  # translation/speech: language codes the model knows
     voices: tuple[str, ...] = ()  # text to speech: voice presets (empty: one fixed voice)
     default_voice: str = ""
@@ -71,6 +73,15 @@ CATALOG: tuple[ModelSpec, ...] = (
               notes="Relative depth (larger is nearer), indoor and outdoor."),
     ModelSpec("depth-anything/Depth-Anything-V2-Small-hf", "estimate_depth", "depth_anything",
               "Depth Anything V2 Small (25M)", notes="Relative depth (larger is nearer); sharp and fast."),
+    # Image captioning and visual questions
+    ModelSpec("microsoft/git-base-coco", "caption_image", "git", "GIT base COCO (177M)", default=True,
+              notes="One-sentence captions in the style of COCO's."),
+    ModelSpec("microsoft/git-large-coco", "caption_image", "git", "GIT large COCO (394M)",
+              notes="More accurate COCO-style captions; about 3x slower."),
+    ModelSpec("microsoft/git-base", "caption_image", "git", "GIT base (177M)",
+              notes="Pre-trained only (not fine-tuned): short alt-text style captions."),
+    ModelSpec("microsoft/git-base-vqav2", "caption_image", "git", "GIT base VQAv2 (177M)", answers_questions=True,
+              notes="Answers a question about the image in a word or a few (English)."),
     # Translation
     ModelSpec("facebook/m2m100_418M", "translate", "m2m100", "M2M100 418M", default=True,
               languages=M2M100_LANGUAGES, notes="Any of 100 languages to any other."),

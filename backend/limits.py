@@ -49,9 +49,11 @@ MIN_AUDIO_SECONDS = _float_from_env("APP_MIN_AUDIO_SECONDS", 0.1)  # shorter cli
 MAX_TEXT_CHARS = _int_from_env("APP_MAX_TEXT_CHARS", 5_000)  # translation and speech synthesis input
 MAX_ITEMS = _int_from_env("APP_MAX_ITEMS", 50)  # zero-shot labels or detection queries per request
 MAX_ITEM_CHARS = _int_from_env("APP_MAX_ITEM_CHARS", 100)  # characters per label or query
+MAX_QUESTION_CHARS = _int_from_env("APP_MAX_QUESTION_CHARS", 300)  # a question about an image
 
 # --- model work -----------------------------------------------------------------------------------
 MAX_DEPTH_INPUT_SIDE = _int_from_env("APP_MAX_DEPTH_INPUT_SIDE", 640)  # long side fed to depth models, pixels
 MAX_TRANSLATION_NEW_TOKENS = _int_from_env("APP_MAX_TRANSLATION_NEW_TOKENS", 256)  # per translated piece
 MAX_TRANSCRIPTION_NEW_TOKENS = _int_from_env("APP_MAX_TRANSCRIPTION_NEW_TOKENS", 440)  # per 30 s window
 MAX_SPEECH_SEMANTIC_TOKENS = _int_from_env("APP_MAX_SPEECH_SEMANTIC_TOKENS", 768)  # Bark, per sentence (~15 s)
+MAX_CAPTION_NEW_TOKENS = _int_from_env("APP_MAX_CAPTION_NEW_TOKENS", 50)  # a caption or an answer (COCO's are ~12)

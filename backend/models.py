@@ -43,6 +43,7 @@ MODEL_CLASS_BY_FAMILY: dict[str, str] = {
     "glpn": "AutoModelForDepthEstimation",
     "dpt": "AutoModelForDepthEstimation",
     "depth_anything": "AutoModelForDepthEstimation",
+    "git": "AutoModelForCausalLM",
     "m2m100": "AutoModelForSeq2SeqLM",
     "whisper": "AutoModelForSpeechSeq2Seq",
     "wav2vec2": "AutoModelForCTC",

@@ -5,8 +5,8 @@
 - naive: a transformers pipeline (or from_pretrained + generate where there is no pipeline for the task) built
   inside every request, on the same files.
 
-Generation lengths are fixed so that every way does the same work: NEW_TOKENS for M2M100 (with its 5 beams) and
-Whisper, BARK_SEMANTIC_TOKENS for Bark's semantic stage (its coarse and fine stages follow from it).
+Generation lengths are fixed so that every way does the same work: NEW_TOKENS for M2M100 (with its 5 beams),
+Whisper and GIT's caption, BARK_SEMANTIC_TOKENS for Bark's semantic stage (its coarse and fine stages follow from it).
 """
 
 import functools
@@ -19,7 +19,16 @@ import soundfile
 import torch
 from PIL import Image
 
-from backend import classify_image, detect_objects, estimate_depth, models, synthesize_speech, transcribe, translate
+from backend import (
+    caption_image,
+    classify_image,
+    detect_objects,
+    estimate_depth,
+    models,
+    synthesize_speech,
+    transcribe,
+    translate,
+)
 from backend.catalog import ModelSpec
 from bench import real_size
 
@@ -41,6 +50,7 @@ IDS = [
     "facebook/detr-resnet-50",
     "google/owlvit-base-patch32",
     "vinvino02/glpn-nyu",
+    "microsoft/git-base-coco",
     "facebook/m2m100_418M",
     "openai/whisper-base",
     "openai/whisper-small",
@@ -60,7 +70,7 @@ def write_input_files() -> None:
 
 def fix_generation_length(model: torch.nn.Module, family: str) -> None:
     """Make every generate call of a random model produce exactly the fixed number of tokens."""
-    if family in ("m2m100", "whisper"):
+    if family in ("m2m100", "whisper", "git"):
         fixed = {"min_new_tokens": NEW_TOKENS, "max_new_tokens": NEW_TOKENS}
     elif family == "bark":
         fixed = {"semantic_min_new_tokens": BARK_SEMANTIC_TOKENS, "semantic_max_new_tokens": BARK_SEMANTIC_TOKENS}
@@ -115,6 +125,10 @@ def model_call(model_id: str) -> Callable[[], object]:
     if model_id in ("google/vit-base-patch16-224", "facebook/detr-resnet-50", "vinvino02/glpn-nyu"):
         inputs = on_device(processor(images=PHOTO, return_tensors="pt"), loaded)
         return lambda: model(**inputs)
+    if model_id == "microsoft/git-base-coco":  # a caption: [CLS] is the whole prompt
+        inputs = on_device(processor(images=PHOTO, return_tensors="pt"), loaded)
+        prompt = torch.tensor([[processor.tokenizer.cls_token_id]], device=loaded.device)
+        return lambda: model.generate(pixel_values=inputs["pixel_values"], input_ids=prompt, do_sample=False)
     if model_id == "facebook/m2m100_418M":
         processor.src_lang = "en"
         inputs = on_device(processor(TEXT, return_tensors="pt"), loaded)
@@ -157,6 +171,7 @@ def backend_call(model_id: str, labels: Callable[[], list[str]] = lambda: LABELS
         "facebook/detr-resnet-50": lambda: detect_objects.detect_objects(photo, model=model_id),
         "google/owlvit-base-patch32": lambda: detect_objects.detect_objects(photo, LABELS, model=model_id),
         "vinvino02/glpn-nyu": lambda: estimate_depth.estimate_depth(photo, model=model_id),
+        "microsoft/git-base-coco": lambda: caption_image.caption_image(photo, model=model_id),
         "facebook/m2m100_418M": lambda: translate.translate(TEXT, "en", "fr", model=model_id),
         "openai/whisper-base": lambda: transcribe.transcribe(speech, model=model_id, language="en"),
         "openai/whisper-small": lambda: transcribe.transcribe(speech, model=model_id, language="en"),
@@ -169,7 +184,14 @@ def backend_call(model_id: str, labels: Callable[[], list[str]] = lambda: LABELS
 
 def naive_call(model_id: str) -> Callable[[], object]:
     """The naive app: a pipeline (or from_pretrained + generate) built inside every request."""
-    from transformers import AutoModelForSeq2SeqLM, AutoProcessor, AutoTokenizer, BarkModel, pipeline
+    from transformers import (
+        AutoModelForCausalLM,
+        AutoModelForSeq2SeqLM,
+        AutoProcessor,
+        AutoTokenizer,
+        BarkModel,
+        pipeline,
+    )
 
     folder = str(real_size.CACHE / model_id)
     device = models.CACHE.device  # the naive app uses the same device as ours
@@ -186,6 +208,13 @@ def naive_call(model_id: str) -> Callable[[], object]:
         return lambda: pipeline("zero-shot-object-detection", model=folder, **options)(PHOTO, candidate_labels=LABELS)
     if model_id == "vinvino02/glpn-nyu":
         return lambda: pipeline("depth-estimation", model=folder, **options)(PHOTO)
+    if model_id == "microsoft/git-base-coco":  # transformers 5 has no image-to-text pipeline
+        def caption_naively() -> object:
+            processor = AutoProcessor.from_pretrained(folder)
+            model = AutoModelForCausalLM.from_pretrained(folder, use_safetensors=True, dtype=torch.float32).to(device)
+            pixel_values = processor(images=PHOTO, return_tensors="pt").pixel_values.to(device)
+            return model.generate(pixel_values=pixel_values, **fixed)
+        return caption_naively
     if model_id == "facebook/m2m100_418M":  # transformers 5 has no translation pipeline
         def translate_naively() -> object:
             tokenizer = AutoTokenizer.from_pretrained(folder)

@@ -60,6 +60,15 @@ def glpn_nyu(folder: Path) -> tuple[torch.nn.Module, object | None]:
     return tf.GLPNForDepthEstimation(config), None
 
 
+def git_base(folder: Path) -> tuple[torch.nn.Module, object | None]:
+    """GIT base: a 12-layer 768-wide ViT-B/16 at 224 px and a 6-layer 768-wide text decoder over 30522 tokens
+    (the config's defaults are this model); [CLS] and [SEP] ids kept from the tiny tokenizer."""
+    tiny = tf.GitConfig.from_pretrained(folder)
+    config = tf.GitConfig(bos_token_id=tiny.bos_token_id, eos_token_id=tiny.eos_token_id,
+                          pad_token_id=tiny.pad_token_id)
+    return tf.GitForCausalLM(config), tf.CLIPImageProcessor()  # 224 px, CLIP's mean and std, as git-base-coco
+
+
 def m2m100_418m(folder: Path) -> tuple[torch.nn.Module, object | None]:
     """M2M100 418M: 12+12 layers, 1024 wide, 128k vocabulary."""
     config = tf.M2M100Config(vocab_size=128112, d_model=1024, encoder_layers=12, decoder_layers=12,
@@ -123,6 +132,7 @@ BUILDERS: dict[str, Callable[[Path], tuple[torch.nn.Module, object | None]]] = {
     "facebook/detr-resnet-50": detr_resnet50,
     "google/owlvit-base-patch32": owlvit_b32,
     "vinvino02/glpn-nyu": glpn_nyu,
+    "microsoft/git-base-coco": git_base,
     "facebook/m2m100_418M": m2m100_418m,
     "facebook/wav2vec2-base-960h": wav2vec2_base,
     "facebook/mms-tts-eng": mms_tts,

@@ -12,11 +12,13 @@ PUBLIC_API = {
     "/classify_image": ["image", "labels", "model", "template"],
     "/detect_objects": ["image", "queries", "model", "threshold"],
     "/estimate_depth": ["image", "model", "colormap"],
+    "/caption_image": ["image", "question", "model"],
     "/translate": ["text", "source_language", "target_language", "model"],
     "/transcribe": ["audio", "model", "language", "task"],
     "/synthesize_speech": ["text", "model", "voice"],
 }
 REQUIRED = {"/classify_image": {"image"}, "/detect_objects": {"image"}, "/estimate_depth": {"image"},
+            "/caption_image": {"image"},
             # The language menus start on English -> French, so the API offers those as defaults.
             "/translate": {"text"}, "/transcribe": {"audio"},
             "/synthesize_speech": {"text"}}
@@ -81,6 +83,18 @@ def test_estimate_depth(client: Client, model: str | None) -> None:
     assert result["metric"] is (model is None)
     assert Path(png).suffix == ".png" and Path(npy).suffix == ".npy"
     assert result["min"] <= result["max"]
+
+
+@pytest.mark.parametrize(("question", "model", "expected_model"), [
+    ("", None, "microsoft/git-base-coco"),
+    ("what animal is this?", None, "microsoft/git-base-vqav2"),  # no model named: a question goes to VQA
+    ("", "microsoft/git-large-coco", "microsoft/git-large-coco"),
+])
+def test_caption_image(client: Client, question: str, model: str | None, expected_model: str) -> None:
+    extra = {"model": model} if model else {}
+    text, result = client.predict(image=handle_file(ASSETS / "images" / "chelsea.jpg"), question=question,
+                                  api_name="/caption_image", **extra)
+    assert result == {"model": expected_model, "question": question, "text": text}
 
 
 @pytest.mark.parametrize(("source", "target", "model"), [("French", "English", None),

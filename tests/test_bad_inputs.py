@@ -160,6 +160,26 @@ def test_labels_for_the_imagenet_classifier_are_refused(client: Client) -> None:
                                   api_name="/classify_image"), "takes no labels")
 
 
+@pytest.mark.parametrize(("name", "question", "model", "message"), [
+    ("a question to a captioning model", "what is this?", "microsoft/git-base-coco", "does not answer questions"),
+    ("no question to the question model", " ", "microsoft/git-base-vqav2", "answers questions about the image"),
+    ("a 2,000-character question", "why " * 500, "", "the limit is 300"),
+    ("an unknown model", "", "microsoft/git-base-textvqa", "Unknown model"),
+    ("NUL, zero-width and RTL in the question", "what\x00 is\u200b this שלום?", "", None),
+])
+def test_bad_caption_requests(client: Client, name: str, question: str, model: str, message: str | None) -> None:
+    expect(lambda: client.predict(image=handle_file(PHOTO), question=question, model=model,
+                                  api_name="/caption_image"), message)
+    text, result = client.predict(image=handle_file(PHOTO), api_name="/caption_image")
+    assert result["text"] == text and result["model"] == "microsoft/git-base-coco"
+
+
+def test_bad_image_to_captioning(client: Client, tmp_path: Path) -> None:
+    path = tmp_path / "upload.png"
+    path.write_bytes(png_of_zeros(12_000, 10_000))
+    expect(lambda: client.predict(image=handle_file(path), api_name="/caption_image"), "megapixels")
+
+
 def test_unknown_model_and_language(client: Client) -> None:
     expect(lambda: client.predict(text="Hello", model="evil/remote-code", api_name="/synthesize_speech"),
            "Unknown model 'evil/remote-code' for this task. Choose one of: suno/bark-small, suno/bark, "

@@ -21,6 +21,7 @@ TABS = [
     ("Images", "Image classification", "Classify", "openai/clip-vit-large-patch14"),
     ("Images", "Object detection", "Detect", "facebook/detr-resnet-50"),
     ("Images", "Depth", "Estimate depth", "vinvino02/glpn-nyu"),
+    ("Images", "Captioning", "Caption", "microsoft/git-base-coco"),
     ("Text", "Translation", "Translate", "facebook/m2m100_418M"),
     ("Speech", "Speech recognition", "Transcribe", "openai/whisper-large-v3-turbo"),
     ("Speech", "Text to speech", "Speak", "facebook/mms-tts-eng"),  # the default without a GPU
@@ -118,3 +119,18 @@ def test_a_bad_upload_shows_our_message_and_keeps_the_labels(page, tmp_path: Pat
     assert "could not be read as an image" in toast.first.inner_text()
     assert labels.input_value() == "cat, dog"  # nothing the user typed is lost
     page.screenshot(path=str(SCREENSHOTS / "bad_upload.png"), full_page=True)
+
+
+def test_captioning_sends_a_question_to_the_question_model(page, app_url: str) -> None:
+    page.goto(f"{app_url}?tab=caption_image")  # a fresh page: no message left from an earlier test
+    page.get_by_role("tab", name="Captioning", exact=True).wait_for(timeout=TIMEOUT_MS)
+    panel = open_tab(page, "Images", "Captioning")
+    model = panel.get_by_label("Model")
+    model.click()
+    page.get_by_role("option", name="GIT large COCO (394M)", exact=True).click()
+    panel.locator("table[role=grid] tbody tr").nth(2).click()  # the chelsea.jpg example with a question
+    page.wait_for_timeout(1500)
+    assert model.input_value() == "GIT base VQAv2 (177M)"  # a question on a captioning model switches it
+    panel.get_by_role("button", name="Caption", exact=True).click()
+    panel.get_by_text("microsoft/git-base-vqav2").first.wait_for(timeout=TIMEOUT_MS)
+    assert page.locator(".toast-body.error").count() == 0

@@ -6,11 +6,13 @@ These check that the real checkpoints load through our cache and give sensible a
 the rest of the suite cannot, as it runs offline on tiny random models.
 """
 
+import re
 from pathlib import Path
 
 import pytest
 
 from backend import models
+from backend.caption_image import caption_image
 from backend.classify_image import classify_image
 from backend.detect_objects import detect_objects
 from backend.estimate_depth import estimate_depth
@@ -57,6 +59,18 @@ def test_estimate_depth_has_range(model_id: str) -> None:
     assert result.depth.max() > result.depth.min()
     if result.metric:
         assert 0.1 < result.depth.min() < result.depth.max() < 20.0  # metres, indoors
+
+
+@pytest.mark.parametrize("model_id", ["microsoft/git-base-coco", "microsoft/git-large-coco", "microsoft/git-base"])
+def test_caption_of_chelsea_mentions_the_cat(model_id: str) -> None:
+    result = caption_image(ASSETS / "images" / "chelsea.jpg", model=model_id)
+    assert re.search(r"\bcat", result.text.lower()), result.text  # cat, cats, cat's
+
+
+def test_the_question_model_names_the_animal() -> None:
+    result = caption_image(ASSETS / "images" / "chelsea.jpg", "what animal is this?")
+    assert result.model == "microsoft/git-base-vqav2"
+    assert result.text.lower() in {"cat", "cats", "kitten"}, result.text
 
 
 @pytest.mark.parametrize("model_id", ids_for("translate"))
