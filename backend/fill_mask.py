@@ -71,7 +71,7 @@ def fill_mask(text: str, model: str | None = None, language: str | None = AUTO) 
         logits = mask_logits(loaded, encoded.to(loaded.device), position, language_id)
     probabilities = logits.float().softmax(dim=-1)
     return FillMaskResult(model=spec.id, language=code,
-                          predictions=top_fills(tokenizer, probabilities, text, start, end))
+                          predictions=top_fills(tokenizer, probabilities, text, start, end, spec.family))
 
 
 def find_mask(text: str) -> tuple[int, int]:
@@ -172,7 +172,8 @@ def mask_logits(loaded: models.LoadedModel, encoded: Any, position: int, languag
     return model.lm_head(hidden[0, position])
 
 
-def top_fills(tokenizer: Any, probabilities: torch.Tensor, text: str, start: int, end: int) -> list[Prediction]:
+def top_fills(tokenizer: Any, probabilities: torch.Tensor, text: str, start: int, end: int,
+              family: str = "xlm_roberta") -> list[Prediction]:
     """The TOP_K likeliest words, each with the sentence it completes; special tokens and empty pieces skipped."""
     special = set(tokenizer.all_special_ids)
     scores, ids = probabilities.topk(min(CANDIDATES, probabilities.numel()))
@@ -180,7 +181,24 @@ def top_fills(tokenizer: Any, probabilities: torch.Tensor, text: str, start: int
     for score, token_id in zip(scores.tolist(), ids.tolist(), strict=True):
         word = "" if token_id in special else tokenizer.decode([token_id]).strip()
         if word:
-            fills.append(Prediction(token=word, score=score, sequence=text[:start] + word + text[end:]))
+            piece = tokenizer.convert_ids_to_tokens(token_id)
+            fills.append(Prediction(token=word, score=score,
+                                    sequence=completed(text, start, end, word, piece, family)))
         if len(fills) == TOP_K:
             break
     return fills
+
+
+def completed(text: str, start: int, end: int, word: str, piece: str, family: str) -> str:
+    """The text with the fill in place of the mask, joined to its neighbours as the model's piece says.
+
+    XLM-R's sentencepiece marks a word's start ("▁"): a piece without it continues the word before the mask.
+    XLM's BPE marks a word's end ("</w>"): a piece without it runs on into the word after the mask. The
+    fill-mask pipeline's decoded sentences join them the same way.
+    """
+    before, after = text[:start], text[end:]
+    if family == "xlm" and not piece.endswith("</w>"):
+        after = after.lstrip()
+    elif family == "xlm_roberta" and not piece.startswith("▁"):
+        before = before.rstrip()
+    return before + word + after
