@@ -14,6 +14,7 @@ from backend import models
 from backend.classify_image import classify_image
 from backend.detect_objects import detect_objects
 from backend.estimate_depth import estimate_depth
+from backend.fill_mask import fill_mask
 from backend.synthesize_speech import synthesize_speech
 from backend.transcribe import transcribe
 from backend.translate import translate
@@ -56,6 +57,25 @@ def test_estimate_depth_has_range(model_id: str) -> None:
 def test_translate_french_to_english(model_id: str) -> None:
     result = translate("Bonjour, comment allez-vous ?", "French", "English", model=model_id)
     assert "how are you" in result.translation.lower()
+
+
+@pytest.mark.parametrize("model_id", [model_id for model_id in ids_for("fill_mask") if "roberta" in model_id])
+def test_xlm_roberta_fills_in_capital(model_id: str) -> None:
+    result = fill_mask("Paris is the <mask> of France.", model=model_id)
+    assert "capital" in [prediction.token.lower() for prediction in result.predictions]
+
+
+@pytest.mark.parametrize(("text", "language", "expected"), [("Paris is the <mask> of France.", "en", "capital"),
+                                                            ("Paris est la <mask> de la France.", "auto", "capitale")])
+def test_xlm_en_fr_fills_in_capital(text: str, language: str, expected: str) -> None:
+    result = fill_mask(text, model="FacebookAI/xlm-mlm-enfr-1024", language=language)
+    assert expected in [prediction.token for prediction in result.predictions]
+
+
+def test_xlm_100_loads_without_language_embeddings() -> None:
+    result = fill_mask("Paris is the <mask> of France.", model="FacebookAI/xlm-mlm-100-1280")
+    assert not models.get("FacebookAI/xlm-mlm-100-1280").model.config.use_lang_emb
+    assert result.language is None and len(result.predictions) == 5
 
 
 @pytest.mark.parametrize("model_id", ids_for("transcribe"))
