@@ -19,7 +19,16 @@ import soundfile
 import torch
 from PIL import Image
 
-from backend import classify_image, detect_objects, estimate_depth, models, synthesize_speech, transcribe, translate
+from backend import (
+    classify_image,
+    detect_objects,
+    estimate_depth,
+    fill_mask,
+    models,
+    synthesize_speech,
+    transcribe,
+    translate,
+)
 from backend.catalog import ModelSpec
 from bench import real_size
 
@@ -28,6 +37,7 @@ NEW_TOKENS = 34  # generated tokens per M2M100 piece and per Whisper window
 BARK_SEMANTIC_TOKENS = 32  # Bark semantic tokens (~0.6 s of speech); the other stages follow
 LABELS = ["a cat", "a dog", "a car"]
 TEXT = "The museum opens at nine in the morning and closes at six in the evening."  # 74 characters
+MASKED_TEXT = TEXT.replace("morning", "<mask>")
 RATE = 16_000  # Hz
 PHOTO = Image.open(ROOT / "assets" / "images" / "chelsea.jpg").convert("RGB").resize((640, 480))
 SPEECH_30S = np.random.default_rng(0).normal(0, 0.1, 30 * RATE).astype(np.float32)  # noise: the models are random
@@ -41,6 +51,7 @@ IDS = [
     "google/owlvit-base-patch32",
     "vinvino02/glpn-nyu",
     "facebook/m2m100_418M",
+    "FacebookAI/xlm-roberta-base",
     "openai/whisper-base",
     "openai/whisper-small",
     "facebook/wav2vec2-base-960h",
@@ -118,6 +129,9 @@ def model_call(model_id: str) -> Callable[[], object]:
         processor.src_lang = "en"
         inputs = on_device(processor(TEXT, return_tensors="pt"), loaded)
         return lambda: model.generate(**inputs, forced_bos_token_id=processor.get_lang_id("fr"))
+    if model_id == "FacebookAI/xlm-roberta-base":  # the full forward: scores at every position
+        inputs = on_device(processor(MASKED_TEXT, return_tensors="pt"), loaded)
+        return lambda: model(**inputs)
     if model_id.startswith("openai/whisper"):
         features = on_device(processor.feature_extractor(SPEECH_30S, sampling_rate=RATE, return_tensors="pt"),
                              loaded)["input_features"]
@@ -156,6 +170,7 @@ def backend_call(model_id: str, labels: Callable[[], list[str]] = lambda: LABELS
         "google/owlvit-base-patch32": lambda: detect_objects.detect_objects(photo, LABELS, model=model_id),
         "vinvino02/glpn-nyu": lambda: estimate_depth.estimate_depth(photo, model=model_id),
         "facebook/m2m100_418M": lambda: translate.translate(TEXT, "en", "fr", model=model_id),
+        "FacebookAI/xlm-roberta-base": lambda: fill_mask.fill_mask(MASKED_TEXT, model=model_id),
         "openai/whisper-base": lambda: transcribe.transcribe(speech, model=model_id, language="en"),
         "openai/whisper-small": lambda: transcribe.transcribe(speech, model=model_id, language="en"),
         "facebook/wav2vec2-base-960h": lambda: transcribe.transcribe(speech, model=model_id),
@@ -190,6 +205,8 @@ def naive_call(model_id: str) -> Callable[[], object]:
             return model.generate(**tokenizer(TEXT, return_tensors="pt").to(device),
                                   forced_bos_token_id=tokenizer.get_lang_id("fr"), **fixed)
         return translate_naively
+    if model_id == "FacebookAI/xlm-roberta-base":
+        return lambda: pipeline("fill-mask", model=folder, **options)(MASKED_TEXT)
     if model_id.startswith("openai/whisper"):
         return lambda: pipeline("automatic-speech-recognition", model=folder, **options)(
             {"raw": SPEECH_30S, "sampling_rate": RATE}, generate_kwargs={"language": "en", **fixed})
