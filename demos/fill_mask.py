@@ -63,15 +63,18 @@ def fill_mask(
 
     Write the sentence with <mask> (or [MASK]) where one word is missing; the model returns its five likeliest
     words, each with its probability and the completed sentence. XLM-RoBERTa (the default) needs no language;
-    the English-French XLM model also takes the sentence's language, detected when not given.
+    the English-French XLM model also takes the sentence's language, detected when not given. Models:
+    FacebookAI/xlm-roberta-base (default), FacebookAI/xlm-roberta-large, FacebookAI/xlm-mlm-enfr-1024 (English
+    and French only), FacebookAI/xlm-mlm-100-1280.
 
     Args:
         text: The sentence (or a few) with exactly one <mask> or [MASK]; at most 5,000 characters.
-        model: A catalog id: FacebookAI/xlm-roberta-base (default), FacebookAI/xlm-roberta-large, FacebookAI/xlm-mlm-enfr-1024 (English and French) or FacebookAI/xlm-mlm-100-1280.
-        language: Only for FacebookAI/xlm-mlm-enfr-1024: "auto" (detect, the default), an English name ("French") or a code ("fr"); the other models ignore it.
+        model: One of the model ids above (default FacebookAI/xlm-roberta-base).
+        language: FacebookAI/xlm-mlm-enfr-1024 only: "auto" (default), "English"/"en" or "French"/"fr".
 
     Returns:
-        The completed sentences with each fill highlighted, and the JSON {"model", "language", "predictions": [{"token", "score", "sequence"}, ...]}, five fills, highest score first.
+        The completed sentences with each fill highlighted, and the JSON
+        {"model", "language", "predictions": [{"token", "score", "sequence"}, ...]}: five fills, best first.
     """
     show_loading(model, TASK, progress)
     result = task.fill_mask(text, model=model, language=language).to_json()

@@ -41,7 +41,8 @@ def test_five_fills_with_their_sentences(models_dir: Path, model_id: str) -> Non
     "Paris is the <mask> of France.",
     "<mask> is the capital of France.",
     "The capital of France is <mask>",
-    "北京是中国的<mask>。",  # 北, 京 and 。 are unknown to the tiny vocabulary: the pipeline's sentence drops them
+    # 北, 京 and 。 are unknown to the tiny vocabulary: the pipeline's sentence drops them.
+    "北京是中国的<mask>。",
 ])
 def test_xlm_roberta_matches_the_fill_mask_pipeline(models_dir: Path, text: str) -> None:
     fill = pipeline("fill-mask", model=str(models_dir / XLM_R), device="cpu")
