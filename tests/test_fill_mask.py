@@ -9,7 +9,7 @@ from transformers import pipeline
 
 from backend import models
 from backend.errors import InputError
-from backend.fill_mask import CANDIDATES, TOP_K, fill_mask, top_fills
+from backend.fill_mask import CANDIDATES, TOP_K, detect_language, fill_mask, top_fills
 from tests.conftest import ids_for
 
 XLM_R = "FacebookAI/xlm-roberta-base"
@@ -90,6 +90,16 @@ def test_the_language_changes_xlm_en_fr_predictions(models_dir: Path) -> None:
     french = fill_mask(FRENCH, model=XLM_ENFR, language="fr")
     assert [p.score for p in english.predictions] != [p.score for p in french.predictions]
     assert fill_mask(ENGLISH, model=XLM_ENFR).language == "en"  # auto-detected
+
+
+@pytest.mark.parametrize(("text", "known", "expected"), [
+    ("Le chat dort sur le canapé toute la journée.", {"en": 0, "fr": 1}, "fr"),
+    ("The cat sleeps on the sofa all day long.", {"en": 0, "fr": 1}, "en"),
+    ("", {"en": 0, "fr": 1}, "en"),
+    ("The cat sleeps on the sofa.", {"zh_classical": 1, "simple": 0}, "simple"),  # py3langid knows neither: id 0
+])
+def test_language_detection_among_the_models_languages(text: str, known: dict[str, int], expected: str) -> None:
+    assert detect_language(text, known) == expected
 
 
 @pytest.mark.parametrize("model_id", [XLM_R, XLM_100])
