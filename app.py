@@ -22,6 +22,7 @@ from demos import (
     classify_image,
     detect_objects,
     estimate_depth,
+    fill_mask,
     synthesize_speech,
     transcribe,
     translate,
@@ -55,6 +56,7 @@ GROUPS = [
     ]),
     ("Text", [
         ("Translation", "translate", translate.demo),
+        ("Masked words", "fill_mask", fill_mask.demo),
     ]),
     ("Speech", [
         ("Speech recognition", "transcribe", transcribe.demo),

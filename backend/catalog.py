@@ -15,6 +15,7 @@ TASKS: tuple[str, ...] = (
     "estimate_depth",  # monocular depth estimation
     "caption_image",  # image captioning and visual questions
     "translate",  # text translation
+    "fill_mask",  # masked-word prediction
     "transcribe",  # speech recognition
     "synthesize_speech",  # text to speech
 )
@@ -87,6 +88,15 @@ CATALOG: tuple[ModelSpec, ...] = (
               languages=M2M100_LANGUAGES, notes="Any of 100 languages to any other."),
     ModelSpec("facebook/m2m100_1.2B", "translate", "m2m100", "M2M100 1.2B",
               languages=M2M100_LANGUAGES, notes="Same languages, better quality, about 3x slower."),
+    # Masked words
+    ModelSpec("FacebookAI/xlm-roberta-base", "fill_mask", "xlm_roberta", "XLM-RoBERTa base (278M)", default=True,
+              notes="100 languages, no language setting needed."),
+    ModelSpec("FacebookAI/xlm-roberta-large", "fill_mask", "xlm_roberta", "XLM-RoBERTa large (560M)",
+              notes="100 languages; better guesses than base, about 3x slower."),
+    ModelSpec("FacebookAI/xlm-mlm-enfr-1024", "fill_mask", "xlm", "XLM MLM en-fr (~140M)", languages=("en", "fr"),
+              notes="English and French only; lowercases its input. Tell it the language or let it detect it."),
+    ModelSpec("FacebookAI/xlm-mlm-100-1280", "fill_mask", "xlm", "XLM MLM 100 languages (570M)",
+              notes="100 languages, no language setting needed; XLM-R is usually better."),
     # Speech recognition
     ModelSpec("openai/whisper-large-v3-turbo", "transcribe", "whisper", "Whisper large-v3 turbo (809M)",
               default=True, languages=WHISPER_V3_LANGUAGES,

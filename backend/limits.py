@@ -46,7 +46,7 @@ MAX_AUDIO_SECONDS = _float_from_env("APP_MAX_AUDIO_SECONDS", 30 * 60)  # read fr
 MIN_AUDIO_SECONDS = _float_from_env("APP_MIN_AUDIO_SECONDS", 0.1)  # shorter clips hold no word
 
 # --- text -----------------------------------------------------------------------------------------
-MAX_TEXT_CHARS = _int_from_env("APP_MAX_TEXT_CHARS", 5_000)  # translation and speech synthesis input
+MAX_TEXT_CHARS = _int_from_env("APP_MAX_TEXT_CHARS", 5_000)  # translation, masked words, speech synthesis input
 MAX_ITEMS = _int_from_env("APP_MAX_ITEMS", 50)  # zero-shot labels or detection queries per request
 MAX_ITEM_CHARS = _int_from_env("APP_MAX_ITEM_CHARS", 100)  # characters per label or query
 MAX_QUESTION_CHARS = _int_from_env("APP_MAX_QUESTION_CHARS", 300)  # a question about an image

@@ -45,6 +45,8 @@ MODEL_CLASS_BY_FAMILY: dict[str, str] = {
     "depth_anything": "AutoModelForDepthEstimation",
     "git": "AutoModelForCausalLM",
     "m2m100": "AutoModelForSeq2SeqLM",
+    "xlm_roberta": "AutoModelForMaskedLM",
+    "xlm": "AutoModelForMaskedLM",
     "whisper": "AutoModelForSpeechSeq2Seq",
     "wav2vec2": "AutoModelForCTC",
     "bark": "AutoModelForTextToWaveform",

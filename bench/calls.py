@@ -24,6 +24,7 @@ from backend import (
     classify_image,
     detect_objects,
     estimate_depth,
+    fill_mask,
     models,
     synthesize_speech,
     transcribe,
@@ -37,6 +38,7 @@ NEW_TOKENS = 34  # generated tokens per M2M100 piece and per Whisper window
 BARK_SEMANTIC_TOKENS = 32  # Bark semantic tokens (~0.6 s of speech); the other stages follow
 LABELS = ["a cat", "a dog", "a car"]
 TEXT = "The museum opens at nine in the morning and closes at six in the evening."  # 74 characters
+MASKED_TEXT = TEXT.replace("morning", "<mask>")
 RATE = 16_000  # Hz
 PHOTO = Image.open(ROOT / "assets" / "images" / "chelsea.jpg").convert("RGB").resize((640, 480))
 SPEECH_30S = np.random.default_rng(0).normal(0, 0.1, 30 * RATE).astype(np.float32)  # noise: the models are random
@@ -52,6 +54,7 @@ IDS = [
     "vinvino02/glpn-nyu",
     "microsoft/git-base-coco",
     "facebook/m2m100_418M",
+    "FacebookAI/xlm-roberta-base",
     "openai/whisper-base",
     "openai/whisper-small",
     "facebook/wav2vec2-base-960h",
@@ -133,6 +136,9 @@ def model_call(model_id: str) -> Callable[[], object]:
         processor.src_lang = "en"
         inputs = on_device(processor(TEXT, return_tensors="pt"), loaded)
         return lambda: model.generate(**inputs, forced_bos_token_id=processor.get_lang_id("fr"))
+    if model_id == "FacebookAI/xlm-roberta-base":  # the full forward: scores at every position
+        inputs = on_device(processor(MASKED_TEXT, return_tensors="pt"), loaded)
+        return lambda: model(**inputs)
     if model_id.startswith("openai/whisper"):
         features = on_device(processor.feature_extractor(SPEECH_30S, sampling_rate=RATE, return_tensors="pt"),
                              loaded)["input_features"]
@@ -173,6 +179,7 @@ def backend_call(model_id: str, labels: Callable[[], list[str]] = lambda: LABELS
         "vinvino02/glpn-nyu": lambda: estimate_depth.estimate_depth(photo, model=model_id),
         "microsoft/git-base-coco": lambda: caption_image.caption_image(photo, model=model_id),
         "facebook/m2m100_418M": lambda: translate.translate(TEXT, "en", "fr", model=model_id),
+        "FacebookAI/xlm-roberta-base": lambda: fill_mask.fill_mask(MASKED_TEXT, model=model_id),
         "openai/whisper-base": lambda: transcribe.transcribe(speech, model=model_id, language="en"),
         "openai/whisper-small": lambda: transcribe.transcribe(speech, model=model_id, language="en"),
         "facebook/wav2vec2-base-960h": lambda: transcribe.transcribe(speech, model=model_id),
@@ -223,6 +230,8 @@ def naive_call(model_id: str) -> Callable[[], object]:
             return model.generate(**tokenizer(TEXT, return_tensors="pt").to(device),
                                   forced_bos_token_id=tokenizer.get_lang_id("fr"), **fixed)
         return translate_naively
+    if model_id == "FacebookAI/xlm-roberta-base":
+        return lambda: pipeline("fill-mask", model=folder, **options)(MASKED_TEXT)
     if model_id.startswith("openai/whisper"):
         return lambda: pipeline("automatic-speech-recognition", model=folder, **options)(
             {"raw": SPEECH_30S, "sampling_rate": RATE}, generate_kwargs={"language": "en", **fixed})

@@ -80,6 +80,16 @@ def m2m100_418m(folder: Path) -> tuple[torch.nn.Module, object | None]:
     return model, None
 
 
+def xlm_roberta_base(folder: Path) -> tuple[torch.nn.Module, object | None]:
+    """XLM-RoBERTa base: 12 layers, 768 wide, 250,002-word vocabulary (its output layer is 192M of the 278M
+    parameters). The tokenizer stays the tiny character-level one, so ids above its 344 pieces decode to nothing
+    and the backend returns fewer than five fills; it still examines the same candidates."""
+    config = tf.XLMRobertaConfig(vocab_size=250_002, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
+                                 intermediate_size=3072, max_position_embeddings=514, type_vocab_size=1,
+                                 pad_token_id=1, bos_token_id=0, eos_token_id=2, layer_norm_eps=1e-5)
+    return tf.XLMRobertaForMaskedLM(config), None
+
+
 def whisper(folder: Path, width: int, layers: int, heads: int) -> torch.nn.Module:
     """Whisper at a real size (layers each side, 4x wide feed-forward, 51865 tokens); special-token ids kept
     from the tiny tokenizer."""
@@ -134,6 +144,7 @@ BUILDERS: dict[str, Callable[[Path], tuple[torch.nn.Module, object | None]]] = {
     "vinvino02/glpn-nyu": glpn_nyu,
     "microsoft/git-base-coco": git_base,
     "facebook/m2m100_418M": m2m100_418m,
+    "FacebookAI/xlm-roberta-base": xlm_roberta_base,
     "facebook/wav2vec2-base-960h": wav2vec2_base,
     "facebook/mms-tts-eng": mms_tts,
     "openai/whisper-base": whisper_base,

@@ -1,4 +1,4 @@
-"""The launched app through its HTTP API: exactly six public endpoints, each called by keyword (gradio_client)."""
+"""The launched app through its HTTP API: exactly the public endpoints below, each called by keyword (gradio_client)."""
 
 from pathlib import Path
 
@@ -14,17 +14,18 @@ PUBLIC_API = {
     "/estimate_depth": ["image", "model", "colormap"],
     "/caption_image": ["image", "question", "model"],
     "/translate": ["text", "source_language", "target_language", "model"],
+    "/fill_mask": ["text", "model", "language"],
     "/transcribe": ["audio", "model", "language", "task"],
     "/synthesize_speech": ["text", "model", "voice"],
 }
 REQUIRED = {"/classify_image": {"image"}, "/detect_objects": {"image"}, "/estimate_depth": {"image"},
             "/caption_image": {"image"},
             # The language menus start on English -> French, so the API offers those as defaults.
-            "/translate": {"text"}, "/transcribe": {"audio"},
+            "/translate": {"text"}, "/fill_mask": {"text"}, "/transcribe": {"audio"},
             "/synthesize_speech": {"text"}}
 
 
-def test_the_api_lists_exactly_the_six_endpoints_with_their_parameters(client: Client) -> None:
+def test_the_api_lists_exactly_the_public_endpoints_with_their_parameters(client: Client) -> None:
     api = client.view_api(print_info=False, return_format="dict")
     endpoints = api["named_endpoints"]
     assert set(endpoints) == set(PUBLIC_API)
@@ -105,6 +106,21 @@ def test_translate(client: Client, source: str, target: str, model: str | None) 
                                          target_language=target, api_name="/translate", **extra)
     assert result["translation"] == translation
     assert result["target_language"] == "en" and result["model"] == (model or "facebook/m2m100_418M")
+
+
+@pytest.mark.parametrize(("model", "language", "code"), [(None, "auto", None),
+                                                         ("FacebookAI/xlm-mlm-enfr-1024", "auto", "fr"),
+                                                         ("FacebookAI/xlm-mlm-enfr-1024", "English", "en")])
+def test_fill_mask(client: Client, model: str | None, language: str, code: str | None) -> None:
+    extra = {"model": model} if model else {}
+    sentences, result = client.predict(text="Paris est la <mask> de la France.", language=language,
+                                       api_name="/fill_mask", **extra)
+    assert result["model"] == (model or "FacebookAI/xlm-roberta-base") and result["language"] == code
+    assert len(result["predictions"]) == 5
+    fills = [(span["token"], span["class_or_confidence"]) for span in sentences if span["class_or_confidence"]]
+    assert fills == [(item["token"], f"{item['score']:.1%}") for item in result["predictions"]]
+    lines = "".join(span["token"] for span in sentences).splitlines()
+    assert lines == [f"{rank}. {item['sequence']}" for rank, item in enumerate(result["predictions"], start=1)]
 
 
 @pytest.mark.parametrize(("model", "language"), [(None, "auto"), ("facebook/wav2vec2-base-960h", "auto"),

@@ -144,6 +144,23 @@ def test_bad_text(client: Client, name: str, text: str, message: str | None) -> 
     assert result["translation"] == translation
 
 
+@pytest.mark.parametrize(("name", "text", "model", "language", "message"), [
+    ("no mask", "Paris is the capital of France.", "FacebookAI/xlm-roberta-base", "auto",
+     "(or [MASK]) where the missing word goes"),  # gr.Error shows HTML: the API gets &lt;mask&gt;
+    ("two masks", "The <mask> sat on the [MASK].", "FacebookAI/xlm-roberta-base", "auto", "has 2 masks"),
+    ("5 MB", "a" * 5_000_000 + " <mask>", "FacebookAI/xlm-roberta-base", "auto", "the limit is 5,000"),
+    ("600 words", "word " * 600 + "<mask>.", "FacebookAI/xlm-roberta-large", "auto", "reads at most 512"),
+    ("unknown language for XLM", "Der Hund ist <mask>.", "FacebookAI/xlm-mlm-enfr-1024", "German",
+     "It knows: English (en), French (fr)"),
+    ("language for XLM-R", "Der Hund ist <mask>.", "FacebookAI/xlm-roberta-base", "Klingon", None),  # ignored
+])
+def test_bad_masked_text(client: Client, name: str, text: str, model: str, language: str,
+                         message: str | None) -> None:
+    expect(lambda: client.predict(text=text, model=model, language=language, api_name="/fill_mask"), message)
+    _, result = client.predict(text="Paris is the <mask> of France.", api_name="/fill_mask")
+    assert len(result["predictions"]) == 5
+
+
 @pytest.mark.parametrize(("name", "labels", "message"), [
     ("no labels", " , , ", "at least one"),
     ("duplicate labels", "cat, cat, Cat, dog", None),

@@ -23,6 +23,7 @@ TABS = [
     ("Images", "Depth", "Estimate depth", "vinvino02/glpn-nyu"),
     ("Images", "Captioning", "Caption", "microsoft/git-base-coco"),
     ("Text", "Translation", "Translate", "facebook/m2m100_418M"),
+    ("Text", "Masked words", "Fill in", "FacebookAI/xlm-roberta-base"),
     ("Speech", "Speech recognition", "Transcribe", "openai/whisper-large-v3-turbo"),
     ("Speech", "Text to speech", "Speak", "facebook/mms-tts-eng"),  # the default without a GPU
 ]

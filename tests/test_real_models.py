@@ -16,6 +16,7 @@ from backend.caption_image import caption_image
 from backend.classify_image import classify_image
 from backend.detect_objects import detect_objects
 from backend.estimate_depth import estimate_depth
+from backend.fill_mask import fill_mask
 from backend.synthesize_speech import synthesize_speech
 from backend.transcribe import transcribe
 from backend.translate import translate
@@ -77,6 +78,23 @@ def test_the_question_model_names_the_animal() -> None:
 def test_translate_french_to_english(model_id: str) -> None:
     result = translate("Bonjour, comment allez-vous ?", "French", "English", model=model_id)
     assert "how are you" in result.translation.lower()
+
+
+@pytest.mark.parametrize("model_id", [model_id for model_id in ids_for("fill_mask") if "roberta" in model_id])
+def test_xlm_roberta_fills_in_capital(model_id: str) -> None:
+    result = fill_mask("Paris is the <mask> of France.", model=model_id)
+    assert "capital" in [prediction.token.lower() for prediction in result.predictions]
+
+
+def test_xlm_en_fr_knows_its_two_languages() -> None:
+    result = fill_mask("Paris est la <mask> de la France.", model="FacebookAI/xlm-mlm-enfr-1024")
+    assert result.language == "fr" and len(result.predictions) == 5  # lang2id found, the language detected
+
+
+def test_xlm_100_loads_without_language_embeddings() -> None:
+    result = fill_mask("Paris is the <mask> of France.", model="FacebookAI/xlm-mlm-100-1280")
+    assert not models.get("FacebookAI/xlm-mlm-100-1280").model.config.use_lang_emb
+    assert result.language is None and len(result.predictions) == 5
 
 
 @pytest.mark.parametrize("model_id", ids_for("transcribe"))
