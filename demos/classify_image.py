@@ -35,7 +35,19 @@ def classify_image(
     template: str = task.DEFAULT_TEMPLATE,
     progress: gr.Progress = gr.Progress(track_tqdm=True),  # noqa: B008 - gradio's documented idiom
 ) -> tuple[dict[str, float], dict[str, Any]]:
-    """Score each label (comma or newline separated) against the image; returns label scores and the JSON result."""
+    """Classify an image: score how well each of your labels describes it (zero-shot), or with no labels name it
+    among the 1,000 ImageNet classes. Scores sum to 1 over the labels given. A local file is sent by POSTing it to
+    <app>/gradio_api/upload and passing <app>/gradio_api/file=<returned path>.
+
+    Args:
+        image: The image (JPEG, PNG, WebP, GIF, BMP, TIFF) as a URL: this app's file URL, a data: URI or an http(s) URL.
+        labels: Candidate labels, comma or newline separated, e.g. "cat, dog, a red car"; empty for ImageNet classes.
+        model: Catalog id of the classifier (see the catalog://models resource); default the task's default model.
+        template: Prompt each label is put into, "{}" standing for the label; default "a photo of {}.".
+
+    Returns:
+        JSON {"model", "labels": [{"label", "score"}...]} sorted by score, highest first.
+    """
     if image is None:
         raise gr.Error("Upload an image, take one with the webcam, or pick an example below.")
     show_loading(model, TASK, progress)
