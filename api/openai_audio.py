@@ -249,11 +249,9 @@ def text_to_speech(loopback: Loopback, body: Any) -> Response:
     model_id = catalog_id("synthesize_speech", str(body.get("model") or ""), SPEECH_ALIASES)
     voice = str(body.get("voice") or "")
     voice = OPENAI_VOICES.get(voice.lower(), voice)
-    spec = find_model(model_id)
-    if not spec.voices:
-        voice = ""  # a single-voice model: any voice is that one
-    audio, result = loopback.call("/synthesize_speech", text=body["input"], model=model_id,
-                                  voice=voice or spec.default_voice)
+    # A single-voice model ignores the voice: the event's default is sent, since "" is not among its presets.
+    voices = {"voice": voice or find_model(model_id).default_voice} if find_model(model_id).voices else {}
+    audio, result = loopback.call("/synthesize_speech", text=body["input"], model=model_id, **voices)
     samples, rate = soundfile.read(audio["path"], dtype="float32")  # the app's WAV, in gradio's cache
     container, subtype, media_type = SPEECH_FORMATS[response_format]
     encoded = io.BytesIO()
