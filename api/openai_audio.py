@@ -12,7 +12,7 @@ import io
 import tempfile
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import gradio as gr
 import soundfile
@@ -96,19 +96,22 @@ def router(blocks: gr.Blocks) -> APIRouter:
     routes = APIRouter(prefix="/v1")
 
     @routes.post("/audio/transcriptions")
-    def transcriptions(  # noqa: B008 - FastAPI's form parameters
-        request: Request, file: UploadFile | None = File(None), model: str = Form(""), language: str = Form(""),
-        prompt: str = Form(""), response_format: str = Form("json"), temperature: float = Form(0.0),
-        timestamp_granularities: list[str] = Form([], alias="timestamp_granularities[]"),  # noqa: B006
+    def transcriptions(
+        request: Request, file: Annotated[UploadFile | None, File()] = None, model: Annotated[str, Form()] = "",
+        language: Annotated[str, Form()] = "", prompt: Annotated[str, Form()] = "",
+        response_format: Annotated[str, Form()] = "json", temperature: Annotated[float, Form()] = 0.0,
+        timestamp_granularities: Annotated[list[str] | None, Form(alias="timestamp_granularities[]")] = None,
     ) -> Response:
         """Speech to text in its own language (OpenAI's transcriptions)."""
         return guarded(lambda: speech_to_text(loopback, request, "transcribe", file, model, language, prompt,
-                                              response_format, temperature, timestamp_granularities))
+                                              response_format, temperature, timestamp_granularities or []))
 
     @routes.post("/audio/translations")
-    def translations(request: Request, file: UploadFile | None = File(None), model: str = Form(""),  # noqa: B008
-                     prompt: str = Form(""), response_format: str = Form("json"),
-                     temperature: float = Form(0.0)) -> Response:
+    def translations(
+        request: Request, file: Annotated[UploadFile | None, File()] = None, model: Annotated[str, Form()] = "",
+        prompt: Annotated[str, Form()] = "", response_format: Annotated[str, Form()] = "json",
+        temperature: Annotated[float, Form()] = 0.0,
+    ) -> Response:
         """Speech in any language to English text (OpenAI's translations; Whisper models)."""
         return guarded(lambda: speech_to_text(loopback, request, "translate", file, model, "", prompt,
                                               response_format, temperature, []))
