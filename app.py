@@ -1,6 +1,10 @@
 """The app: one tab per task plus a Models tab, all served by one shared model backend.
 
     python app.py [--host 0.0.0.0] [--port 7860] [--share] [--models-dir DIR] [--preload defaults] [--device cpu]
+                  [--no-mcp]
+
+Beside the UI the same server offers every task as an MCP tool (/gradio_api/mcp/) and OpenAI-compatible audio
+routes (/v1/audio/*): see api/.
 
 `demo` is module level so `gradio app.py` (reload mode) and Hugging Face Spaces find it.
 """
@@ -12,6 +16,7 @@ import threading
 
 import gradio as gr
 
+import api
 from backend import models
 from backend.catalog import CATALOG, TASKS, default_model
 from backend.engines import ENGINES
@@ -44,6 +49,8 @@ LAUNCH_SETTINGS = {
     "max_file_size": MAX_FILE_SIZE,
     "show_error": False,  # only gr.Error messages reach users; anything else is logged with a request id
     "enable_monitoring": False,  # gradio would otherwise serve a public /monitoring page
+    # Every public event is also an MCP tool (api/mcp_tools.py); APP_MCP=0 or --no-mcp turns it off.
+    "mcp_server": os.environ.get("APP_MCP", "1").strip() != "0",
 }
 # Tabs grouped by what the user brings: (group, [(tab label, task name, the tab's Blocks)]). The task name is the
 # tab's id, so `?tab=<task>` in the URL opens that tab (e.g. /?tab=translate).
@@ -108,6 +115,15 @@ with gr.Blocks(title=TITLE, delete_cache=DELETE_CACHE) as demo:
     demo.load(open_linked_tab, outputs=[group_tabs, *(inner_tabs[group] for group in NESTED_GROUPS)],
               api_visibility="private", queue=False, show_progress="hidden")
 demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=1)
+api.mcp_tools.free_text_menus(demo)  # menus that take typed values ("French") are plain strings for API clients
+
+
+def launch_settings(mcp_server: bool | None = None) -> dict:
+    """LAUNCH_SETTINGS plus the API surfaces (MCP fitting, /v1 routes, API key), fresh for each launch."""
+    settings = {**LAUNCH_SETTINGS, "app_kwargs": api.app_kwargs(demo)}
+    if mcp_server is not None:
+        settings["mcp_server"] = mcp_server
+    return settings
 
 
 def preload_models(which: str) -> None:
@@ -135,6 +151,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--engine", choices=list(ENGINES), default=None,
                         help="inference engine for M2M100: auto (CTranslate2 when installed), torch or ctranslate2 "
                              "(default: APP_ENGINE or auto)")
+    parser.add_argument("--no-mcp", action="store_true", help="do not serve the tasks as MCP tools (APP_MCP=0)")
     return parser.parse_args(argv)
 
 
@@ -152,7 +169,8 @@ def main(argv: list[str] | None = None) -> None:
     preload = "defaults" if spaces is not None and args.preload == "none" else args.preload  # ZeroGPU: warm start
     if preload != "none":
         threading.Thread(target=preload_models, args=(preload,), daemon=True).start()
-    demo.launch(server_name=args.host, server_port=args.port, share=args.share, **LAUNCH_SETTINGS)
+    demo.launch(server_name=args.host, server_port=args.port, share=args.share,
+                **launch_settings(mcp_server=False if args.no_mcp else None))
 
 
 if __name__ == "__main__":

@@ -42,16 +42,17 @@ def classify_image(
 
     With labels, a zero-shot model (CLIP, ALIGN, AltCLIP) scores exactly those labels; the scores sum to 1. With
     empty labels, the ImageNet-1k classifier google/vit-base-patch16-224 returns its 5 most probable classes,
-    whichever zero-shot model is named; naming that classifier together with labels is an error.
+    whichever zero-shot model is named; naming that classifier together with labels is an error. A local file is
+    sent by POSTing it to <app>/gradio_api/upload and passing <app>/gradio_api/file=<returned path>.
 
     Args:
-        image: The image to classify, as a URL or a file (JPEG, PNG, WebP, GIF, BMP or TIFF).
+        image: The image (JPEG, PNG, WebP, GIF, BMP, TIFF) as a URL: this app's file URL, a data: URI or an http(s) URL.
         labels: Labels separated by commas or newlines, e.g. "cat, dog, car" (at most 50); "" for ImageNet classes.
-        model: One of the listed ids; default openai/clip-vit-large-patch14, BAAI/AltCLIP for labels in Chinese.
+        model: Catalog id (see the catalog://models resource); default openai/clip-vit-large-patch14.
         template: The zero-shot prompt, {} where each label goes (default "a photo of {}."); unused without labels.
 
     Returns:
-        The scores by label for display, and the JSON {"model", "labels": [{"label", "score"}, ...]} by score.
+        JSON {"model", "labels": [{"label", "score"}...]} sorted by score, highest first.
     """
     if image is None:
         raise gr.Error("Upload an image, take one with the webcam, or pick an example below.")

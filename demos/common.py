@@ -38,6 +38,9 @@ MODEL_QUEUE = "models"
 MODEL_CONCURRENCY = 1
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
+# gr.Error titles of our faults (a user's mistake keeps gradio's "Error").
+ERROR_TITLES = {ModelUnavailableError: "Model unavailable", ResourceExhaustedError: "Out of memory",
+                MissingPackageError: "Model unavailable"}
 OUT_OF_MEMORY_MESSAGE = ("The model ran out of memory on this input. Try a smaller image, a shorter clip or text, "
                          "or a smaller model.")
 
@@ -56,21 +59,25 @@ def user_errors(handler: Handler) -> Handler:
         try:
             return handler(*args, **kwargs)
         except (InputError, ModelUnavailableError, ResourceExhaustedError, MissingPackageError) as error:
-            # gr.Error renders HTML: escape, since messages may quote a little of what the user typed.
-            raise gr.Error(html.escape(str(error), quote=False), print_exception=False) from error
+            # gr.Error renders HTML: escape, since messages may quote a little of what the user typed. The title
+            # tells API surfaces (api/openai_audio.py) a model or server fault from a user mistake ("Error").
+            raise gr.Error(html.escape(str(error), quote=False), title=ERROR_TITLES.get(type(error), "Error"),
+                           print_exception=False) from error
         except gr.Error:
             raise
         except ImportError as error:  # model code reached a package this server lacks, after loading
             logger.exception("Request failed in %s: a package is missing", handler.__name__)
-            raise gr.Error(html.escape(missing_package_message(error), quote=False), print_exception=False) from error
+            raise gr.Error(html.escape(missing_package_message(error), quote=False), title="Model unavailable",
+                           print_exception=False) from error
         except Exception as error:
             if models.is_out_of_memory(error):  # during a forward pass: free what can be freed, keep serving
                 models.free_device_memory(models.CACHE.device)
-                raise gr.Error(OUT_OF_MEMORY_MESSAGE, print_exception=False) from error
+                raise gr.Error(OUT_OF_MEMORY_MESSAGE, title="Out of memory", print_exception=False) from error
             request_id = uuid.uuid4().hex[:8]
             logger.exception("Request %s failed in %s", request_id, handler.__name__)
             raise gr.Error(f"Something went wrong on our side (request {request_id}). Please try again; if it "
-                           "keeps happening, report this request id.", print_exception=False) from error
+                           "keeps happening, report this request id.", title="Server error",
+                           print_exception=False) from error
 
     return wrapped  # type: ignore[return-value]
 

@@ -40,7 +40,19 @@ def transcribe(
     task: str = "transcribe",
     progress: gr.Progress = gr.Progress(track_tqdm=True),  # noqa: B008 - gradio's documented idiom
 ) -> tuple[str, str, list[list[Any]], list[str], dict[str, Any]]:
-    """Transcribe (or translate to English, Whisper); returns text, language, segments, subtitle files and the JSON."""
+    """Turn speech into text with its language and timed segments, or (Whisper, task "translate") into English
+    text. Also gives SRT and WebVTT subtitle files. A local file is sent by POSTing it to <app>/gradio_api/upload
+    and passing <app>/gradio_api/file=<returned path>.
+
+    Args:
+        audio: The audio (WAV, FLAC, OGG, MP3; up to 30 min) as a URL: this app's file URL, a data: URI or http(s) URL.
+        model: Catalog id of the speech model (see the catalog://models resource); default Whisper large-v3 turbo.
+        language: Spoken language, an English name ("French") or a code ("fr"), or "auto" to detect it (Whisper).
+        task: "transcribe" (text in the spoken language) or "translate" (English text; Whisper models only).
+
+    Returns:
+        JSON {"model", "text", "language", "segments": [{"start", "end", "text"}...]}, times in seconds.
+    """
     if audio is None:
         raise gr.Error("Record with the microphone, upload an audio file, or pick an example below.")
     show_loading(model, TASK, progress)

@@ -97,7 +97,7 @@ def app_url(models_dir: Path) -> Iterator[str]:
     import app
 
     app.demo.launch(server_name="127.0.0.1", server_port=None, prevent_thread_lock=True, quiet=True,
-                    **app.LAUNCH_SETTINGS)
+                    **app.launch_settings())
     yield app.demo.local_url
     app.demo.close()
 

@@ -29,7 +29,8 @@ def test_flags_parse() -> None:
     assert (args.host, args.port, args.share, args.models_dir, args.preload, args.device) == (
         "0.0.0.0", 8000, True, "m", "defaults", "cpu")
     defaults = app.parse_args([])
-    assert (defaults.host, defaults.share, defaults.preload) == ("127.0.0.1", False, "none")
+    assert (defaults.host, defaults.share, defaults.preload, defaults.no_mcp) == ("127.0.0.1", False, "none", False)
+    assert app.parse_args(["--no-mcp"]).no_mcp is True
 
 
 def test_launch_settings_are_hardened() -> None:
@@ -56,6 +57,30 @@ def test_python_app_py_serves_every_tab(models_dir: Path) -> None:
         labels = [component["props"].get("label") for component in config["components"]
                   if component["type"] == "tabitem"]
         assert labels == TAB_NAMES
+        # The MCP tools and the OpenAI routes are served by `python app.py` too.
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/gradio_api/mcp/schema", timeout=10) as response:
+            assert {tool["name"] for tool in json.load(response)} >= {"translate", "transcribe"}
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=10) as response:
+            assert any(model["id"] == "whisper-1" for model in json.load(response)["data"])
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_no_mcp_turns_the_mcp_server_off(models_dir: Path) -> None:
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--models-dir", str(models_dir),
+                               "--no-mcp"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        for _ in range(120):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/config", timeout=2) as response:
+                    assert json.load(response)["mcp_server"] is False
+                break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            raise AssertionError("the server did not answer")
     finally:
         server.terminate()
         server.wait(timeout=30)
