@@ -14,6 +14,7 @@ TASKS: tuple[str, ...] = (
     "detect_objects",  # object detection, closed and open vocabulary
     "estimate_depth",  # monocular depth estimation
     "translate",  # text translation
+    "answer_document",  # document question answering (page images and PDFs)
     "transcribe",  # speech recognition
     "synthesize_speech",  # text to speech
 )
@@ -70,6 +71,11 @@ CATALOG: tuple[ModelSpec, ...] = (
               languages=M2M100_LANGUAGES, notes="Any of 100 languages to any other."),
     ModelSpec("facebook/m2m100_1.2B", "translate", "m2m100", "M2M100 1.2B",
               languages=M2M100_LANGUAGES, notes="Same languages, better quality, about 3x slower."),
+    # Document question answering
+    ModelSpec("impira/layoutlm-document-qa", "answer_document", "layoutlm", "LayoutLM document QA (128M)",
+              default=True, notes="Answers from the words Tesseract OCR reads; shows where the answer is."),
+    ModelSpec("naver-clova-ix/donut-base-finetuned-docvqa", "answer_document", "donut", "Donut DocVQA (201M)",
+              notes="OCR-free: reads the page image itself; no answer box."),
     # Speech recognition
     ModelSpec("openai/whisper-large-v3-turbo", "transcribe", "whisper", "Whisper large-v3 turbo (809M)",
               default=True, languages=WHISPER_V3_LANGUAGES,

@@ -43,6 +43,8 @@ MODEL_CLASS_BY_FAMILY: dict[str, str] = {
     "dpt": "AutoModelForDepthEstimation",
     "depth_anything": "AutoModelForDepthEstimation",
     "m2m100": "AutoModelForSeq2SeqLM",
+    "layoutlm": "AutoModelForDocumentQuestionAnswering",
+    "donut": "VisionEncoderDecoderModel",
     "whisper": "AutoModelForSpeechSeq2Seq",
     "wav2vec2": "AutoModelForCTC",
     "bark": "AutoModelForTextToWaveform",
