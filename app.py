@@ -15,7 +15,15 @@ import gradio as gr
 from backend import models
 from backend.catalog import CATALOG, TASKS, default_model
 from backend.limits import MAX_AUDIO_BYTES, MAX_IMAGE_BYTES
-from demos import classify_image, detect_objects, estimate_depth, synthesize_speech, transcribe, translate
+from demos import (
+    answer_document,
+    classify_image,
+    detect_objects,
+    estimate_depth,
+    synthesize_speech,
+    transcribe,
+    translate,
+)
 from demos import models as models_tab
 from demos.common import spaces
 
@@ -44,6 +52,9 @@ GROUPS = [
     ]),
     ("Text", [
         ("Translation", "translate", translate.demo),
+    ]),
+    ("Documents", [
+        ("Document questions", "answer_document", answer_document.demo),
     ]),
     ("Speech", [
         ("Speech recognition", "transcribe", transcribe.demo),

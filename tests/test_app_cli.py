@@ -12,7 +12,8 @@ import app
 
 ROOT = Path(__file__).resolve().parent.parent
 # Every tab in page order: each group, then its tabs.
-TAB_NAMES = ["Images", "Image classification", "Object detection", "Depth", "Text", "Translation", "Speech",
+TAB_NAMES = ["Images", "Image classification", "Object detection", "Depth", "Text", "Translation", "Documents",
+             "Document questions", "Speech",
              "Speech recognition", "Text to speech", "Models"]
 
 

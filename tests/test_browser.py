@@ -22,6 +22,7 @@ TABS = [
     ("Images", "Object detection", "Detect", "facebook/detr-resnet-50"),
     ("Images", "Depth", "Estimate depth", "vinvino02/glpn-nyu"),
     ("Text", "Translation", "Translate", "facebook/m2m100_418M"),
+    ("Documents", "Document questions", "Answer", "impira/layoutlm-document-qa"),
     ("Speech", "Speech recognition", "Transcribe", "openai/whisper-large-v3-turbo"),
     ("Speech", "Text to speech", "Speak", "suno/bark-small"),
 ]
