@@ -93,9 +93,10 @@ def answer_from_words(loaded: models.LoadedModel, question: str, words: list[ocr
     tokenizer = prefix_space_tokenizer(loaded)
     width, height = size
     boxes = [ocr.normalized_box(word.box, width, height) for word in words]
-    features, word_ids = layoutlm_features(tokenizer, question, [word.text for word in words], boxes,
-                                           window_tokens(loaded))
+    # A fast tokenizer's truncation settings are per-object state: tokenize under the lock the model call holds.
     with compute.model_work():
+        features, word_ids = layoutlm_features(tokenizer, question, [word.text for word in words], boxes,
+                                               window_tokens(loaded))
         outputs = loaded.model(**{name: value.to(loaded.device) for name, value in features.items()})
     best = best_span(outputs.start_logits.float().cpu(), outputs.end_logits.float().cpu(), word_ids,
                      features["attention_mask"])
