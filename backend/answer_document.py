@@ -1,8 +1,8 @@
 """Document question answering: a page image or a PDF + a question -> the answer, its score, its page and its box.
 
 - LayoutLM (v1) answers extractively from the words Tesseract reads: the answer is a span of OCR words, and its
-  box the union of their boxes. A page longer than one 512-token window is read in overlapping windows, all in
-  one forward pass; spans are scored as the transformers document-question-answering pipeline scores them.
+  box the union of their boxes. A page longer than one 512-token window is read in overlapping windows; spans
+  are scored as the transformers document-question-answering pipeline scores them.
 - Donut reads the page image itself and generates the answer after a DocVQA prompt; it has no box. Its score is
   the geometric mean of the probabilities of the tokens it generated.
 A PDF's first DOCUMENT_PAGES_READ pages are each asked; the answer with the highest score wins.
@@ -93,16 +93,20 @@ def answer_from_words(loaded: models.LoadedModel, question: str, words: list[ocr
     tokenizer = prefix_space_tokenizer(loaded)
     width, height = size
     boxes = [ocr.normalized_box(word.box, width, height) for word in words]
+    spans = []
     # A fast tokenizer's truncation settings are per-object state: tokenize under the lock the model call holds.
     with compute.model_work():
-        features, word_ids = layoutlm_features(tokenizer, question, [word.text for word in words], boxes,
-                                               window_tokens(loaded))
-        outputs = loaded.model(**{name: value.to(loaded.device) for name, value in features.items()})
-    best = best_span(outputs.start_logits.float().cpu(), outputs.end_logits.float().cpu(), word_ids,
-                     features["attention_mask"])
-    if best is None:
+        windows = layoutlm_features(tokenizer, question, [word.text for word in words], boxes, window_tokens(loaded))
+        # One forward per window, unpadded: batching padded the last, shorter window to full length (a third more
+        # tokens for a two-window page), more than the batch saved.
+        for features, word_ids in windows:
+            outputs = loaded.model(**{name: value.to(loaded.device) for name, value in features.items()})
+            spans.append(best_span(outputs.start_logits[0].float().cpu(), outputs.end_logits[0].float().cpu(),
+                                   word_ids))
+    found = [span for span in spans if span is not None]
+    if not found:
         return None
-    first, last, score = best
+    first, last, score = max(found, key=lambda span: span[2])
     answer_boxes = [word.box for word in words[first:last + 1]]
     union = [min(box[0] for box in answer_boxes), min(box[1] for box in answer_boxes),
              max(box[2] for box in answer_boxes), max(box[3] for box in answer_boxes)]
@@ -139,51 +143,46 @@ def window_tokens(loaded: models.LoadedModel) -> int:
 
 
 def layoutlm_features(tokenizer: Any, question: str, words: list[str], boxes: list[list[int]],
-                      max_tokens: int) -> tuple[dict[str, torch.Tensor], list[list[int | None]]]:
-    """Model inputs for question + words in overlapping windows (one row each), and each token's word index.
+                      max_tokens: int) -> list[tuple[dict[str, torch.Tensor], list[int | None]]]:
+    """Model inputs for question + words in overlapping windows of at most `max_tokens`, with each token's word.
 
-    Word indices are None outside the document's words (the question, special tokens, padding). Boxes follow
-    the layout the checkpoint was trained with: a word's box for its tokens, 1000s for separators, else 0s.
+    A token's word index is None outside the document's words (the question, special tokens). Boxes follow the
+    layout the checkpoint was trained with: a word's box for its tokens, 1000s for separators, else 0s.
     """
     encoding = tokenizer(question.split(), words, is_split_into_words=True, truncation="only_second",
                          max_length=max_tokens, stride=min(max_tokens // 2, 256), return_overflowing_tokens=True,
-                         return_token_type_ids=True, padding="longest", return_tensors="pt")
-    word_ids: list[list[int | None]] = []
-    bbox = []
-    for row, input_ids in enumerate(encoding["input_ids"].tolist()):
-        sequence_ids = encoding.sequence_ids(row)
-        row_words = [word if sequence == 1 else None for word, sequence in zip(encoding.word_ids(row), sequence_ids,
-                                                                                strict=True)]
-        word_ids.append(row_words)
-        bbox.append([boxes[word] if word is not None else [1000] * 4 if token == tokenizer.sep_token_id
-                     else [0] * 4 for word, token in zip(row_words, input_ids, strict=True)])
-    features = {name: encoding[name] for name in ("input_ids", "attention_mask", "token_type_ids")}
-    features["bbox"] = torch.tensor(bbox, dtype=torch.long)  # (windows, tokens, 4)
-    return features, word_ids
+                         return_token_type_ids=True)
+    windows = []
+    for row, input_ids in enumerate(encoding["input_ids"]):
+        word_ids = [word if sequence == 1 else None
+                    for word, sequence in zip(encoding.word_ids(row), encoding.sequence_ids(row), strict=True)]
+        bbox = [boxes[word] if word is not None else [1000] * 4 if token == tokenizer.sep_token_id else [0] * 4
+                for word, token in zip(word_ids, input_ids, strict=True)]
+        features = {name: torch.tensor([encoding[name][row]]) for name in
+                    ("input_ids", "attention_mask", "token_type_ids")}
+        features["bbox"] = torch.tensor([bbox], dtype=torch.long)  # (1, tokens, 4)
+        windows.append((features, word_ids))
+    return windows
 
 
-def best_span(start_logits: torch.Tensor, end_logits: torch.Tensor, word_ids: list[list[int | None]],
-              attention_mask: torch.Tensor) -> tuple[int, int, float] | None:
-    """The highest-scoring span over all windows: (first word, last word, score); logits are (windows, tokens).
+def best_span(start_logits: torch.Tensor, end_logits: torch.Tensor,
+              word_ids: list[int | None]) -> tuple[int, int, float] | None:
+    """A window's highest-scoring span: (first word, last word, score); logits are (tokens,).
 
-    As the pipeline: in each window, softmax over the document's tokens and the CLS token; a span's score is
-    P(start) * P(end), with start <= end < start + MAX_ANSWER_TOKENS.
+    As the pipeline: softmax over the document's tokens and the CLS token; a span's score is P(start) * P(end),
+    with start <= end < start + MAX_ANSWER_TOKENS.
     """
-    is_context = torch.tensor([[word is not None for word in row] for row in word_ids]) & attention_mask.bool()
+    is_context = torch.tensor([word is not None for word in word_ids])
     allowed = is_context.clone()
-    allowed[:, 0] = True  # CLS (the "no answer" token) takes part in the softmax, never in a span
+    allowed[0] = True  # CLS (the "no answer" token) takes part in the softmax, never in a span
     start = torch.where(allowed, start_logits, -10_000.0).softmax(dim=-1) * is_context
     end = torch.where(allowed, end_logits, -10_000.0).softmax(dim=-1) * is_context
-    tokens = start.shape[1]
-    spans = start[:, :, None] * end[:, None, :]  # (windows, start token, end token)
-    spans = spans.triu().tril(MAX_ANSWER_TOKENS - 1)
-    flat = int(spans.argmax())
-    window, rest = divmod(flat, tokens * tokens)
-    first, last = divmod(rest, tokens)
-    score = float(spans[window, first, last])
+    spans = (start[:, None] * end[None, :]).triu().tril(MAX_ANSWER_TOKENS - 1)  # (start token, end token)
+    first, last = divmod(int(spans.argmax()), spans.shape[1])
+    score = float(spans[first, last])
     if score <= 0.0:
         return None
-    return word_ids[window][first], word_ids[window][last], score
+    return word_ids[first], word_ids[last], score
 
 
 # --- Donut: generated text --------------------------------------------------------------------------------

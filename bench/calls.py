@@ -159,11 +159,11 @@ def model_call(model_id: str) -> Callable[[], object]:
         return lambda: model.generate(**inputs, do_sample=True)
     if model_id == "impira/layoutlm-document-qa":
         words, (width, height) = document_words()
-        features, _ = answer_document.layoutlm_features(
+        windows = answer_document.layoutlm_features(
             answer_document.prefix_space_tokenizer(loaded), QUESTION, [word.text for word in words],
             [ocr.normalized_box(word.box, width, height) for word in words], answer_document.window_tokens(loaded))
-        features = on_device(features, loaded)
-        return lambda: model(**features)
+        features = [on_device(window, loaded) for window, _ in windows]
+        return lambda: [model(**window) for window in features]
     inputs = on_device(processor(TEXT, return_tensors="pt"), loaded)  # MMS-TTS
     return lambda: model(**inputs)
 
