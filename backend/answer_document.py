@@ -75,7 +75,7 @@ def answer_document(document: Any, question: str, model: str | None = None) -> D
         return DocumentAnswer(model=spec.id, answer="", score=0.0, page=None, box=None, pages_read=len(pages),
                               page_count=document_pages.page_count,
                               note=" ".join([NO_TEXT_NOTE.format(pages=read), *notes]), image=pages[0])
-    _, best = max(found)
+    _, best = max(found, key=lambda item: (item[0], -item[1]))  # the highest score; on a tie, the first page
     candidate = candidates[best]
     return DocumentAnswer(model=spec.id, answer=candidate.answer, score=candidate.score, page=best + 1,
                           box=candidate.box, pages_read=len(pages), page_count=document_pages.page_count,

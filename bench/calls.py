@@ -260,6 +260,11 @@ def naive_call(model_id: str) -> Callable[[], object]:
     if model_id in OCR_IDS:  # the pipeline given the same OCR words (it would run Tesseract itself otherwise)
         words, (width, height) = document_words()
         word_boxes = [(word.text, ocr.normalized_box(word.box, width, height)) for word in words]
-        return lambda: pipeline("document-question-answering", model=folder, **options)(
-            image=str(DOCUMENT_FILE), question=QUESTION, word_boxes=word_boxes)
+
+        def answer_naively() -> object:
+            # As the checkpoint's usage loads it: add_prefix_space, so words tokenize as ours do (same windows).
+            tokenizer = AutoTokenizer.from_pretrained(folder, add_prefix_space=True)
+            return pipeline("document-question-answering", model=folder, tokenizer=tokenizer, **options)(
+                image=str(DOCUMENT_FILE), question=QUESTION, word_boxes=word_boxes)
+        return answer_naively
     return lambda: pipeline("text-to-speech", model=folder, **options)(TEXT)
