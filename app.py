@@ -23,6 +23,7 @@ from backend.engines import ENGINES
 from backend.limits import MAX_AUDIO_BYTES, MAX_IMAGE_BYTES
 from backend.versions import versions_line
 from demos import (
+    answer_document,
     caption_image,
     classify_image,
     detect_objects,
@@ -64,6 +65,9 @@ GROUPS = [
     ("Text", [
         ("Translation", "translate", translate.demo),
         ("Masked words", "fill_mask", fill_mask.demo),
+    ]),
+    ("Documents", [
+        ("Document questions", "answer_document", answer_document.demo),
     ]),
     ("Speech", [
         ("Speech recognition", "transcribe", transcribe.demo),

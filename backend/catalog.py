@@ -16,6 +16,7 @@ TASKS: tuple[str, ...] = (
     "caption_image",  # image captioning and visual questions
     "translate",  # text translation
     "fill_mask",  # masked-word prediction
+    "answer_document",  # document question answering (page images and PDFs)
     "transcribe",  # speech recognition
     "synthesize_speech",  # text to speech
 )
@@ -97,6 +98,11 @@ CATALOG: tuple[ModelSpec, ...] = (
               notes="English and French only; lowercases its input. Tell it the language or let it detect it."),
     ModelSpec("FacebookAI/xlm-mlm-100-1280", "fill_mask", "xlm", "XLM MLM 100 languages (570M)",
               notes="100 languages, no language setting needed; XLM-R is usually better."),
+    # Document question answering
+    ModelSpec("impira/layoutlm-document-qa", "answer_document", "layoutlm", "LayoutLM document QA (128M)",
+              default=True, notes="Answers from the words Tesseract OCR reads; shows where the answer is."),
+    ModelSpec("naver-clova-ix/donut-base-finetuned-docvqa", "answer_document", "donut", "Donut DocVQA (201M)",
+              notes="OCR-free: reads the page image itself; no answer box."),
     # Speech recognition
     ModelSpec("openai/whisper-large-v3-turbo", "transcribe", "whisper", "Whisper large-v3 turbo (809M)",
               default=True, languages=WHISPER_V3_LANGUAGES,

@@ -49,7 +49,15 @@ MIN_AUDIO_SECONDS = _float_from_env("APP_MIN_AUDIO_SECONDS", 0.1)  # shorter cli
 MAX_TEXT_CHARS = _int_from_env("APP_MAX_TEXT_CHARS", 5_000)  # translation, masked words, speech synthesis input
 MAX_ITEMS = _int_from_env("APP_MAX_ITEMS", 50)  # zero-shot labels or detection queries per request
 MAX_ITEM_CHARS = _int_from_env("APP_MAX_ITEM_CHARS", 100)  # characters per label or query
-MAX_QUESTION_CHARS = _int_from_env("APP_MAX_QUESTION_CHARS", 300)  # a question about an image
+MAX_QUESTION_CHARS = _int_from_env("APP_MAX_QUESTION_CHARS", 300)  # a question about an image or a document
+
+# --- documents ------------------------------------------------------------------------------------
+MAX_DOCUMENT_BYTES = _int_from_env("APP_MAX_DOCUMENT_BYTES", 25 * MB)  # encoded PDF or page image
+MAX_PDF_PAGES = _int_from_env("APP_MAX_PDF_PAGES", 200)  # pages in a PDF, from its page tree, before rendering
+DOCUMENT_PAGES_READ = _int_from_env("APP_DOCUMENT_PAGES_READ", 3)  # the first pages of a PDF that are answered
+PDF_RENDER_DPI = _int_from_env("APP_PDF_RENDER_DPI", 200)  # dots per inch; lowered so pages stay under the pixels
+OCR_TIMEOUT_SECONDS = _float_from_env("APP_OCR_TIMEOUT_SECONDS", 60)  # Tesseract, per page
+MAX_DOCUMENT_ANSWER_TOKENS = _int_from_env("APP_MAX_DOCUMENT_ANSWER_TOKENS", 64)  # Donut's generated tokens
 
 # --- model work -----------------------------------------------------------------------------------
 MAX_DEPTH_INPUT_SIDE = _int_from_env("APP_MAX_DEPTH_INPUT_SIDE", 640)  # long side fed to depth models, pixels

@@ -47,6 +47,8 @@ MODEL_CLASS_BY_FAMILY: dict[str, str] = {
     "m2m100": "AutoModelForSeq2SeqLM",
     "xlm_roberta": "AutoModelForMaskedLM",
     "xlm": "AutoModelForMaskedLM",
+    "layoutlm": "AutoModelForDocumentQuestionAnswering",
+    "donut": "VisionEncoderDecoderModel",
     "whisper": "AutoModelForSpeechSeq2Seq",
     "wav2vec2": "AutoModelForCTC",
     "bark": "AutoModelForTextToWaveform",

@@ -134,6 +134,17 @@ def mms_tts(folder: Path) -> tuple[torch.nn.Module, object | None]:
     return tf.VitsModel(tf.VitsConfig(vocab_size=characters, sampling_rate=16_000)), None
 
 
+def layoutlm_base(folder: Path) -> tuple[torch.nn.Module, object | None]:
+    """LayoutLM base QA as impira/layoutlm-document-qa: 12 layers, 768 wide, RoBERTa's 50265 tokens, 512-token
+    windows (the tiny tokenizer's limit is raised to match)."""
+    tokenizer = tf.AutoTokenizer.from_pretrained(folder)
+    tokenizer.model_max_length = 512
+    tokenizer.save_pretrained(folder)
+    config = tf.LayoutLMConfig(vocab_size=50265, max_position_embeddings=514, type_vocab_size=1, pad_token_id=1,
+                               bos_token_id=0, eos_token_id=2)  # the other defaults are LayoutLM base
+    return tf.LayoutLMForQuestionAnswering(config), None
+
+
 # Each takes the folder holding the tiny model's files and returns the real-size model and, where the real input
 # size differs from the tiny one, the image processor to use.
 BUILDERS: dict[str, Callable[[Path], tuple[torch.nn.Module, object | None]]] = {
@@ -150,6 +161,7 @@ BUILDERS: dict[str, Callable[[Path], tuple[torch.nn.Module, object | None]]] = {
     "openai/whisper-base": whisper_base,
     "openai/whisper-small": whisper_small,
     "suno/bark-small": bark_small,
+    "impira/layoutlm-document-qa": layoutlm_base,
 }
 
 

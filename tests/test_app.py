@@ -17,12 +17,13 @@ PUBLIC_API = {
     "/fill_mask": ["text", "model", "language"],
     "/transcribe": ["audio", "model", "language", "task"],
     "/synthesize_speech": ["text", "model", "voice"],
+    "/answer_document": ["document", "question", "model"],
 }
 REQUIRED = {"/classify_image": {"image"}, "/detect_objects": {"image"}, "/estimate_depth": {"image"},
             "/caption_image": {"image"},
             # The language menus start on English -> French, so the API offers those as defaults.
             "/translate": {"text"}, "/fill_mask": {"text"}, "/transcribe": {"audio"},
-            "/synthesize_speech": {"text"}}
+            "/synthesize_speech": {"text"}, "/answer_document": {"document", "question"}}
 
 
 def test_the_api_lists_exactly_the_public_endpoints_with_their_parameters(client: Client) -> None:
@@ -142,6 +143,19 @@ def test_synthesize_speech(client: Client, model: str | None, voice: str | None)
     assert result["model"] == (model or "facebook/mms-tts-eng")  # the default without a GPU
     assert Path(audio_path).suffix == ".wav" and result["duration_s"] > 0
     assert result["voice"] == (voice or "")  # MMS-TTS has one voice, ""
+
+
+@pytest.mark.parametrize(("document", "model"), [("invoice.png", None),
+                                               ("invoice.pdf", "naver-clova-ix/donut-base-finetuned-docvqa")])
+def test_answer_document(client: Client, document: str, model: str | None) -> None:
+    extra = {"model": model} if model else {}
+    page, answer, result = client.predict(document=handle_file(ASSETS / "documents" / document),
+                                          question="What is the total?", api_name="/answer_document", **extra)
+    assert result["model"] == (model or "impira/layoutlm-document-qa")
+    assert result["page_count"] == (2 if document.endswith(".pdf") else 1)
+    drawn = [annotation["label"] for annotation in page["annotations"]]
+    assert drawn == ([result["answer"]] if result["box"] else [])  # LayoutLM's box is drawn; Donut has none
+    assert result["answer"] in answer
 
 
 def test_a_user_mistake_comes_back_as_our_message(client: Client) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pypdfium2 as pdfium
 import pytest
 import soundfile
 from gradio_client import Client, handle_file
@@ -15,6 +16,7 @@ from PIL import Image
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 PHOTO = ASSETS / "images" / "chelsea.jpg"
 SPEECH = ASSETS / "audio" / "en.wav"
+INVOICE = ASSETS / "documents" / "invoice.png"
 FAST_ASR = "facebook/wav2vec2-base-960h"
 
 
@@ -87,6 +89,25 @@ BAD_AUDIO: list[tuple[str, Callable[[], bytes], str, str | None]] = [
 ]
 
 
+def blank_pdf(pages: int) -> bytes:
+    """A PDF of empty US Letter pages."""
+    document = pdfium.PdfDocument.new()
+    for _ in range(pages):
+        document.new_page(612, 792)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+BAD_DOCUMENTS: list[tuple[str, Callable[[], bytes], str, str | None]] = [
+    ("10,000-page PDF", lambda: blank_pdf(10_000), ".pdf", "The PDF has 10,000 pages"),
+    ("truncated PDF", lambda: INVOICE.with_suffix(".pdf").read_bytes()[:2000], ".pdf", "could not be opened"),
+    ("random bytes", lambda: np.random.default_rng(0).bytes(4096), ".pdf", "neither a PDF nor an image"),
+    ("12000x10000 PNG of zeros", lambda: png_of_zeros(12_000, 10_000), ".png", "megapixels"),
+    ("a page without text", lambda: image_bytes(Image.new("RGB", (600, 800), "white"), "PNG"), ".png", None),
+]
+
+
 def resident_bytes() -> int:
     """This process's resident memory (the app runs in it)."""
     with open("/proc/self/statm") as statm:
@@ -127,6 +148,26 @@ def test_bad_audio(client: Client, tmp_path: Path, name: str, make: Callable[[],
     assert resident_bytes() - before < 200 * 1024 * 1024  # two hours of audio is refused from the header
     *_, result = client.predict(audio=handle_file(SPEECH), model=FAST_ASR, api_name="/transcribe")
     assert result["model"] == FAST_ASR
+
+
+@pytest.mark.parametrize(("name", "make", "suffix", "message"), BAD_DOCUMENTS,
+                         ids=[case[0] for case in BAD_DOCUMENTS])
+def test_bad_documents(client: Client, tmp_path: Path, name: str, make: Callable[[], bytes], suffix: str,
+                       message: str | None) -> None:
+    path = tmp_path / f"upload{suffix}"
+    path.write_bytes(make())
+    before = resident_bytes()
+    if message is None:  # a page without text is not an error: the answer says so
+        *_, result = client.predict(document=handle_file(path), question="What is the total?",
+                                    api_name="/answer_document")
+        assert result["answer"] == "" and result["note"].startswith("No text found")
+    else:
+        expect(lambda: client.predict(document=handle_file(path), question="What is the total?",
+                                      api_name="/answer_document"), message)
+    assert resident_bytes() - before < 200 * 1024 * 1024  # nothing is rendered or decoded past the limits
+    *_, result = client.predict(document=handle_file(INVOICE), question="What is the total?",
+                                api_name="/answer_document")
+    assert result["answer"]
 
 
 @pytest.mark.parametrize(("name", "text", "message"), [

@@ -24,6 +24,7 @@ TABS = [
     ("Images", "Captioning", "Caption", "microsoft/git-base-coco"),
     ("Text", "Translation", "Translate", "facebook/m2m100_418M"),
     ("Text", "Masked words", "Fill in", "FacebookAI/xlm-roberta-base"),
+    ("Documents", "Document questions", "Answer", "impira/layoutlm-document-qa"),
     ("Speech", "Speech recognition", "Transcribe", "openai/whisper-large-v3-turbo"),
     ("Speech", "Text to speech", "Speak", "facebook/mms-tts-eng"),  # the default without a GPU
 ]

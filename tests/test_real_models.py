@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from backend import models
+from backend.answer_document import answer_document
 from backend.caption_image import caption_image
 from backend.classify_image import classify_image
 from backend.detect_objects import detect_objects
@@ -108,3 +109,12 @@ def test_synthesized_speech_is_understood_by_whisper(model_id: str) -> None:
     speech = synthesize_speech("Hello world, this is a test.", model=model_id)
     heard = transcribe((speech.sampling_rate, speech.audio), model="openai/whisper-base", language="en")
     assert "test" in heard.text.lower()
+
+
+@pytest.mark.parametrize("model_id", ids_for("answer_document"))
+def test_answer_document_finds_the_invoice_total(model_id: str) -> None:
+    result = answer_document(ASSETS / "documents" / "invoice.png", "What is the total due?", model=model_id)
+    assert "166.08" in result.answer and result.page == 1
+    if model_id == "impira/layoutlm-document-qa":  # the box holds the total's words, in the lower right
+        xmin, ymin, xmax, ymax = result.box
+        assert xmin > 600 and 900 < ymin < ymax < 1200
