@@ -69,7 +69,8 @@ def xlm_fills(text: str, language_id: int) -> list[tuple[str, float]]:
         logits = loaded.model(**encoded, langs=torch.full_like(encoded["input_ids"], language_id)).logits[0]
     position = int((encoded["input_ids"][0] == tokenizer.mask_token_id).nonzero())
     scores, ids = logits[position].softmax(dim=-1).topk(CANDIDATES)
-    fills = [(tokenizer.decode([token_id]).strip(), score) for score, token_id in zip(scores.tolist(), ids.tolist(), strict=True)
+    pairs = zip(scores.tolist(), ids.tolist(), strict=True)
+    fills = [(tokenizer.decode([token_id]).strip(), score) for score, token_id in pairs
              if token_id not in tokenizer.all_special_ids]
     return [(word, score) for word, score in fills if word][:TOP_K]
 

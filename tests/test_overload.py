@@ -3,7 +3,6 @@
 import contextlib
 import io
 import os
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -150,8 +149,11 @@ def open_files() -> int:
 
 
 def temp_files() -> int:
-    """Files under the system temp folder (gradio's upload cache and our downloads live there)."""
-    return sum(len(files) for _, _, files in os.walk(tempfile.gettempdir()))
+    """Files in gradio's upload and output cache (this run's own, tests/conftest.py) and in our downloads folder."""
+    from demos.common import OUTPUT_DIR
+
+    folders = [os.environ["GRADIO_TEMP_DIR"], str(OUTPUT_DIR)]
+    return sum(len(files) for folder in folders for _, _, files in os.walk(folder))
 
 
 def test_a_soak_of_100_mixed_requests_leaks_nothing(client: Client, tmp_path: Path) -> None:
