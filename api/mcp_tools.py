@@ -130,6 +130,10 @@ def is_own_host(parsed: Any, own_host: str) -> bool:
         return False
 
 
+# Output components whose value is (or, once unpacked above, holds) one picture for the agent.
+IMAGE_OUTPUTS = (gr.Image, gr.ImageSlider, gr.AnnotatedImage)
+
+
 def agent_content(event: Any, data: list[Any], root_url: str) -> list[Any]:
     """The JSON result as text, then the task's image or audio, then links to the files it made."""
     outputs = [component for component in event.outputs if not isinstance(component, gr.State)]
@@ -138,7 +142,9 @@ def agent_content(event: Any, data: list[Any], root_url: str) -> list[Any]:
     for component, value in zip(outputs[:-1], data[:-1], strict=True):
         if isinstance(component, gr.ImageSlider) and isinstance(value, (list, tuple)):
             value = value[-1]  # (input, result): the result is what the task made
-        if isinstance(component, (gr.Image, gr.ImageSlider)) and is_file_obj_with_meta(value):
+        if isinstance(component, gr.AnnotatedImage) and isinstance(value, dict):
+            value = value.get("image")  # the boxes are drawn by the browser and listed in the JSON: send the picture
+        if isinstance(component, IMAGE_OUTPUTS) and is_file_obj_with_meta(value):
             content += [media(value, types.ImageContent, "image"), link(value)]
         elif isinstance(component, gr.Audio) and is_file_obj_with_meta(value):
             content += [media(value, types.AudioContent, "audio"), link(value)]

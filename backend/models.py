@@ -248,9 +248,11 @@ def load_with_ctranslate2(spec: ModelSpec, device: torch.device, source: str,
 
 def engine_of(loaded: "LoadedModel") -> tuple[str, str]:
     """Which engine runs a loaded model and at what precision, e.g. ("ctranslate2", "int8") or ("torch", "float32")."""
-    if isinstance(loaded.model, torch.nn.Module):
-        return "torch", str(loaded.dtype).removeprefix("torch.")
-    return "ctranslate2", loaded.model.compute_type
+    from backend.engines.ctranslate2_models import CTranslate2Model
+
+    if isinstance(loaded.model, CTranslate2Model):
+        return "ctranslate2", loaded.model.compute_type
+    return "torch", str(loaded.dtype).removeprefix("torch.")
 
 
 def _hub_needed_and_reachable(model_id: str) -> bool:

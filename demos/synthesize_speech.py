@@ -83,8 +83,11 @@ with gr.Blocks() as demo:
                               placeholder=f"Up to {MAX_TEXT_CHARS:,} characters, read sentence by sentence")
             model = model_dropdown(TASK)
             notes = gr.Markdown(model_notes(DEFAULT_SPEC.id))
+            # Custom values: the menu starts with the default model's voices (none for MMS-TTS on CPU), yet API
+            # callers may name another model and its voice in one request; the backend checks the pair.
             voice = gr.Dropdown(choices=voice_choices(DEFAULT_SPEC.id), value=DEFAULT_SPEC.default_voice,
-                                label="Voice", filterable=True)
+                                label="Voice", filterable=True, allow_custom_value=True,
+                                visible=bool(DEFAULT_SPEC.voices))
             run = gr.Button("Speak", variant="primary")
         with gr.Column():
             speech = gr.Audio(label="Speech", type="filepath", format="wav", interactive=False)

@@ -166,7 +166,7 @@ def test_bad_documents_are_refused_with_a_message(models_dir: Path, make, messag
         answer_document(make(), "What is the total?", model=DONUT)
 
 
-@pytest.mark.parametrize(("question", "message"), [("", "Enter some question"), ("why? " * 200, "the limit is 500")])
+@pytest.mark.parametrize(("question", "message"), [("", "Enter some question"), ("why? " * 200, "the limit is 300")])
 def test_bad_questions_are_refused(models_dir: Path, question: str, message: str) -> None:
     with pytest.raises(InputError, match=message):
         answer_document(INVOICE_PNG, question)

@@ -90,7 +90,8 @@ def test_speech_decodes(sdk: openai.OpenAI, client: Client, response_format: str
 
 
 def test_openai_voice_names_map_to_bark_presets(sdk: openai.OpenAI) -> None:
-    raw = sdk.audio.speech.with_raw_response.create(model="tts-1", input="Hi.", voice="nova", response_format="wav")
+    raw = sdk.audio.speech.with_raw_response.create(model="suno/bark-small", input="Hi.", voice="nova",
+                                                    response_format="wav")
     assert raw.headers["x-app-model"] == "suno/bark-small"
     assert raw.headers["x-app-voice"] == openai_audio.OPENAI_VOICES["nova"]
 

@@ -31,7 +31,8 @@ def test_a_handler_call_is_timed_under_the_model_its_result_names(tmp_path: Path
     assert transcribe.__name__ == "transcribe"  # gradio names API endpoints and MCP tools after it
 
 
-def test_the_menu_shows_what_was_learned() -> None:
+def test_the_menu_shows_what_was_learned(monkeypatch) -> None:
+    monkeypatch.setattr(timings, "_recent", {})  # forget what other tests' calls taught
     timings.record("openai/whisper-base", 1.5, "file < 1 MB")
     labels = dict((model_id, label) for label, model_id in common.model_choices("transcribe"))
     assert labels["openai/whisper-base"] == "Whisper base (74M): usually 1.5 s (file < 1 MB) here"
