@@ -13,6 +13,7 @@ TASKS: tuple[str, ...] = (
     "classify_image",  # zero-shot image classification
     "detect_objects",  # object detection, closed and open vocabulary
     "estimate_depth",  # monocular depth estimation
+    "classify_video",  # action recognition in short clips
     "translate",  # text translation
     "transcribe",  # speech recognition
     "synthesize_speech",  # text to speech
@@ -65,6 +66,15 @@ CATALOG: tuple[ModelSpec, ...] = (
               notes="Relative depth (larger is nearer), indoor and outdoor."),
     ModelSpec("depth-anything/Depth-Anything-V2-Small-hf", "estimate_depth", "depth_anything",
               "Depth Anything V2 Small (25M)", notes="Relative depth (larger is nearer); sharp and fast."),
+    # Video classification
+    ModelSpec("MCG-NJU/videomae-base-finetuned-kinetics", "classify_video", "videomae",
+              "VideoMAE base Kinetics-400 (87M)", default=True,
+              notes="The 400 Kinetics human actions (sports, music, daily life); 16 frames per clip."),
+    ModelSpec("MCG-NJU/videomae-small-finetuned-kinetics", "classify_video", "videomae",
+              "VideoMAE small Kinetics-400 (22M)", notes="The same 400 actions, about 3x faster, less accurate."),
+    ModelSpec("MCG-NJU/videomae-base-finetuned-ssv2", "classify_video", "videomae", "VideoMAE base SSv2 (87M)",
+              notes="174 Something-Something v2 motions of hands and objects, e.g. 'Pushing something from left to "
+                    "right'."),
     # Translation
     ModelSpec("facebook/m2m100_418M", "translate", "m2m100", "M2M100 418M", default=True,
               languages=M2M100_LANGUAGES, notes="Any of 100 languages to any other."),

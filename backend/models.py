@@ -42,6 +42,7 @@ MODEL_CLASS_BY_FAMILY: dict[str, str] = {
     "glpn": "AutoModelForDepthEstimation",
     "dpt": "AutoModelForDepthEstimation",
     "depth_anything": "AutoModelForDepthEstimation",
+    "videomae": "AutoModelForVideoClassification",
     "m2m100": "AutoModelForSeq2SeqLM",
     "whisper": "AutoModelForSpeechSeq2Seq",
     "wav2vec2": "AutoModelForCTC",
