@@ -14,8 +14,9 @@ import gradio as gr
 
 from backend import models
 from backend.catalog import CATALOG, TASKS, default_model
-from backend.limits import MAX_AUDIO_BYTES, MAX_IMAGE_BYTES
-from demos import classify_image, detect_objects, estimate_depth, synthesize_speech, transcribe, translate
+from backend.limits import MAX_AUDIO_BYTES, MAX_IMAGE_BYTES, MAX_VIDEO_BYTES
+from demos import classify_image, classify_video, detect_objects, estimate_depth, synthesize_speech, transcribe
+from demos import translate
 from demos import models as models_tab
 from demos.common import spaces
 
@@ -25,7 +26,7 @@ TITLE = "Multi-task model demo"
 # Requests waiting for the model queue beyond this are turned away with "busy, try again" instead of piling up.
 QUEUE_SIZE = int(os.environ.get("APP_QUEUE_SIZE", "32"))
 # Uploads larger than the largest input we accept are refused by gradio before they reach the disk.
-MAX_FILE_SIZE = max(MAX_IMAGE_BYTES, MAX_AUDIO_BYTES)
+MAX_FILE_SIZE = max(MAX_IMAGE_BYTES, MAX_AUDIO_BYTES, MAX_VIDEO_BYTES)
 # gradio's cache of uploads and outputs: checked every 30 minutes, files older than an hour deleted.
 DELETE_CACHE = (1800, 3600)
 # Settings every launch uses, here and in the tests.
@@ -41,6 +42,9 @@ GROUPS = [
         ("Image classification", "classify_image", classify_image.demo),
         ("Object detection", "detect_objects", detect_objects.demo),
         ("Depth", "estimate_depth", estimate_depth.demo),
+    ]),
+    ("Video", [
+        ("Video classification", "classify_video", classify_video.demo),
     ]),
     ("Text", [
         ("Translation", "translate", translate.demo),

@@ -62,6 +62,6 @@ def classify_video(video: Any, model: str | None = None) -> VideoClassificationR
 
 
 def preprocess(loaded: models.LoadedModel, images: list[np.ndarray]) -> torch.Tensor:
-    """The checkpoint's image processor on one clip: pixel_values (1, frames, 3, height, width) on the model's device."""
+    """The checkpoint's image processor on one clip: pixel_values (1, frames, 3, height, width), on the device."""
     pixels = loaded.processor(images, return_tensors="pt")["pixel_values"]  # a list of frames is one clip
     return pixels.to(loaded.device, loaded.dtype)

@@ -77,8 +77,10 @@ def probe_video(source: VideoInput | None) -> VideoInfo:
     demuxer = sniff_demuxer(data[:16])
     try:
         with av.open(io.BytesIO(data), format=demuxer) as container:
+            if not container.streams:  # an MP4 written without a single frame has no track at all
+                raise InputError(f"The video holds no frames; {_VIDEO_HINT}.")
             if not container.streams.video:
-                raise InputError(f"The file holds no video track; {_VIDEO_HINT}.")
+                raise InputError(f"The file holds sound but no video track; {_VIDEO_HINT}.")
             stream = container.streams.video[0]
             width, height = stream.codec_context.width, stream.codec_context.height
             check_frame_size(width, height)
@@ -130,7 +132,7 @@ def check_frame_size(width: int, height: int) -> None:
         raise InputError(f"The video's frame size is missing from its header; {_VIDEO_HINT}.")
     if width * height > MAX_VIDEO_PIXELS:
         raise InputError(f"The video's frames are {width}x{height} pixels; the limit is "
-                         f"{MAX_VIDEO_PIXELS / 1e6:.1f} megapixels. Export it at 1080p or smaller.")
+                         f"{MAX_VIDEO_PIXELS / 1e6:.3g} megapixels. Export it at 1080p or smaller.")
 
 
 def check_video_seconds(seconds: float | None) -> None:
