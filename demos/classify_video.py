@@ -4,7 +4,7 @@ from typing import Any
 
 import gradio as gr
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from backend import classify_video as task
 from backend.catalog import default_model
@@ -23,6 +23,7 @@ DEFAULT_MODEL = default_model(TASK).id
 EXAMPLES = [[str(ASSETS / "video" / "juggling.mp4")]]
 STRIP_COLUMNS = 8  # thumbnails per row of the frame strip (16 frames: two rows)
 THUMBNAIL_HEIGHT = 96  # pixels; widths follow the clip's aspect ratio
+LABEL_FONT = ImageFont.load_default(size=14)  # Pillow's bundled font, for each thumbnail's frame number
 
 
 def frame_strip(images: list[np.ndarray], indices: list[int]) -> Image.Image:
@@ -39,7 +40,7 @@ def frame_strip(images: list[np.ndarray], indices: list[int]) -> Image.Image:
         top = (number // columns) * (THUMBNAIL_HEIGHT + gap)
         strip.paste(Image.fromarray(image).resize((thumb_width, THUMBNAIL_HEIGHT), Image.Resampling.BILINEAR),
                     (left, top))
-        draw.text((left + 3, top + 2), f"#{index}", fill="white", stroke_width=2, stroke_fill="black")
+        draw.text((left + 4, top + 2), f"#{index}", fill="white", font=LABEL_FONT, stroke_width=2, stroke_fill="black")
     return strip
 
 

@@ -1,9 +1,10 @@
-"""The launched app through its HTTP API: exactly six public endpoints, each called by keyword (gradio_client)."""
+"""The launched app through its HTTP API: exactly the public endpoints, each called by keyword (gradio_client)."""
 
 from pathlib import Path
 
 import pytest
 from gradio_client import Client, handle_file
+from PIL import Image
 
 from demos.detect_objects import MAX_DRAWN_BOXES
 
@@ -12,17 +13,19 @@ PUBLIC_API = {
     "/classify_image": ["image", "labels", "model", "template"],
     "/detect_objects": ["image", "queries", "model", "threshold"],
     "/estimate_depth": ["image", "model", "colormap"],
+    "/classify_video": ["video", "model"],
     "/translate": ["text", "source_language", "target_language", "model"],
     "/transcribe": ["audio", "model", "language", "task"],
     "/synthesize_speech": ["text", "model", "voice"],
 }
 REQUIRED = {"/classify_image": {"image", "labels"}, "/detect_objects": {"image"}, "/estimate_depth": {"image"},
+            "/classify_video": {"video"},
             # The language menus start on English -> French, so the API offers those as defaults.
             "/translate": {"text"}, "/transcribe": {"audio"},
             "/synthesize_speech": {"text"}}
 
 
-def test_the_api_lists_exactly_the_six_endpoints_with_their_parameters(client: Client) -> None:
+def test_the_api_lists_exactly_the_public_endpoints_with_their_parameters(client: Client) -> None:
     api = client.view_api(print_info=False, return_format="dict")
     endpoints = api["named_endpoints"]
     assert set(endpoints) == set(PUBLIC_API)
@@ -69,6 +72,21 @@ def test_estimate_depth(client: Client, model: str | None) -> None:
     assert result["metric"] is (model is None)
     assert Path(png).suffix == ".png" and Path(npy).suffix == ".npy"
     assert result["min"] <= result["max"]
+
+
+@pytest.mark.parametrize("model", [None, "MCG-NJU/videomae-base-finetuned-ssv2"])
+def test_classify_video(client: Client, model: str | None) -> None:
+    extra = {"model": model} if model else {}
+    labels, strip, result = client.predict(video=handle_file(ASSETS / "video" / "juggling.mp4"),
+                                           api_name="/classify_video", **extra)
+    assert result["model"] == (model or "MCG-NJU/videomae-base-finetuned-kinetics")
+    assert (result["frames"], result["duration_s"]) == (100, 4.0)
+    assert labels["label"] == result["labels"][0]["label"]  # gr.Label names the top class...
+    assert [item["label"] for item in labels["confidences"]] == [item["label"] for item in result["labels"]]
+    assert len(result["labels"]) == 5
+    columns = min(8, len(result["sampled_frames"]))  # ...and the strip holds every sampled frame, 8 per row
+    rows = -(-len(result["sampled_frames"]) // columns)
+    assert Image.open(strip).size == (columns * (128 + 2) - 2, rows * (96 + 2) - 2)  # 320x240 frames at 96 px
 
 
 @pytest.mark.parametrize(("source", "target", "model"), [("French", "English", None),

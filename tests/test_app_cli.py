@@ -12,8 +12,8 @@ import app
 
 ROOT = Path(__file__).resolve().parent.parent
 # Every tab in page order: each group, then its tabs.
-TAB_NAMES = ["Images", "Image classification", "Object detection", "Depth", "Text", "Translation", "Speech",
-             "Speech recognition", "Text to speech", "Models"]
+TAB_NAMES = ["Images", "Image classification", "Object detection", "Depth", "Video", "Video classification", "Text",
+             "Translation", "Speech", "Speech recognition", "Text to speech", "Models"]
 
 
 def free_port() -> int:

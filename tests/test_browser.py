@@ -21,6 +21,7 @@ TABS = [
     ("Images", "Image classification", "Classify", "openai/clip-vit-large-patch14"),
     ("Images", "Object detection", "Detect", "facebook/detr-resnet-50"),
     ("Images", "Depth", "Estimate depth", "vinvino02/glpn-nyu"),
+    ("Video", "Video classification", "Classify video", "MCG-NJU/videomae-base-finetuned-kinetics"),
     ("Text", "Translation", "Translate", "facebook/m2m100_418M"),
     ("Speech", "Speech recognition", "Transcribe", "openai/whisper-large-v3-turbo"),
     ("Speech", "Text to speech", "Speak", "suno/bark-small"),
