@@ -26,6 +26,8 @@ _VIDEO_HINT = f"upload an {VIDEO_FORMATS} clip"
 # Frames are kept with at most this many pixels on the long side: the models see 224 px, and 16 frames of 4K
 # would hold 400 MB.
 KEPT_FRAME_SIDE = 640
+# Smaller files cannot hold a container header and one frame (a one-frame 16x16 WebM is about 300 bytes).
+MIN_VIDEO_FILE_BYTES = 64
 # First bytes of still-image files, to say "this is a picture" rather than "not a video".
 _IMAGE_SIGNATURES = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM")
 
@@ -74,6 +76,9 @@ def probe_video(source: VideoInput | None) -> VideoInfo:
     data = read_limited(source, MAX_VIDEO_BYTES, "video")
     if not data:
         raise InputError(f"The video file is empty; {_VIDEO_HINT}.")
+    if len(data) < MIN_VIDEO_FILE_BYTES:  # e.g. a webcam recording stopped before the recorder wrote anything
+        raise InputError(f"The video file is only {len(data)} B, too small for a clip; record for a few seconds "
+                         "longer or upload it again.")
     demuxer = sniff_demuxer(data[:16])
     try:
         with av.open(io.BytesIO(data), format=demuxer) as container:

@@ -114,6 +114,7 @@ def test_a_16_frame_clip_matches_the_video_classification_pipeline(models_dir: P
 # (name, file bytes, the message we expect)
 BAD_VIDEOS = [
     ("empty file", lambda: b"", "empty"),
+    ("1-byte webcam recording (stopped too soon)", lambda: b"\x1a", "only 1 B, too small"),
     ("random bytes", lambda: np.random.default_rng(0).bytes(4096), "could not be read as a video"),
     ("still image renamed .mp4", video_clips.still_png, "still image"),
     ("truncated MP4", lambda: CLIP.read_bytes()[:8000], "damaged"),
