@@ -26,7 +26,7 @@ _VIDEO_HINT = f"upload an {VIDEO_FORMATS} clip"
 # Frames are kept with at most this many pixels on the long side: the models see 224 px, and 16 frames of 4K
 # would hold 400 MB.
 KEPT_FRAME_SIDE = 640
-# Smaller files cannot hold a container header and one frame (a one-frame 16x16 WebM is about 300 bytes).
+# Smaller files cannot hold a container header, let alone a frame (an MP4 without any frame is 262 bytes).
 MIN_VIDEO_FILE_BYTES = 64
 # First bytes of still-image files, to say "this is a picture" rather than "not a video".
 _IMAGE_SIGNATURES = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM")
@@ -156,8 +156,8 @@ def even_indices(total: int, count: int) -> list[int]:
 
 
 def read_frames(info: VideoInfo, indices: list[int]) -> Frames:
-    """Decode the clip from the start and keep the frames at `indices` (sorted, repeats allowed) as RGB arrays."""
-    wanted = sorted(set(indices))
+    """Decode the clip from the start and keep the frames at `indices` (any order, repeats allowed) as RGB arrays."""
+    wanted, last_wanted = set(indices), max(indices)
     kept: dict[int, np.ndarray] = {}
     last_index, last_image = -1, None
     try:
@@ -168,13 +168,13 @@ def read_frames(info: VideoInfo, indices: list[int]) -> Frames:
                 if index in wanted:
                     kept[index] = to_rgb_array(frame)
                     last_index, last_image = index, kept[index]
-                if index >= wanted[-1]:
+                if index >= last_wanted:
                     break
     except av.error.FFmpegError as error:
         raise InputError(f"The video is damaged and could not be decoded; {_VIDEO_HINT}.") from error
     if last_image is None:
         raise InputError(f"No frame of the video could be decoded; {_VIDEO_HINT}.")
-    # Fewer frames decoded than packets counted (a damaged tail): the missing ones repeat the last decoded frame.
+    # Fewer frames decoded than packets counted (a damaged tail): missing ones repeat the last frame kept.
     chosen = [index if index in kept else last_index for index in indices]
     return Frames(images=[kept[index] for index in chosen], indices=chosen)
 
