@@ -21,8 +21,8 @@ from PIL import Image
 
 from backend import classify_image, classify_video, detect_objects, estimate_depth, models, synthesize_speech
 from backend import transcribe, translate
-from backend.video import even_indices, probe_video, read_frames
 from backend.catalog import ModelSpec
+from backend.video import even_indices, probe_video, read_frames
 from bench import real_size
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,7 +35,7 @@ PHOTO = Image.open(ROOT / "assets" / "images" / "chelsea.jpg").convert("RGB").re
 SPEECH_30S = np.random.default_rng(0).normal(0, 0.1, 30 * RATE).astype(np.float32)  # noise: the models are random
 PHOTO_FILE = real_size.CACHE / "inputs" / "photo-640x480.jpg"
 SPEECH_30S_FILE = real_size.CACHE / "inputs" / "noise-30s.wav"
-# The juggling cartoon of assets/video/ drawn at 640x480 for 5 s at 25 fps (125 frames), H.264 as phones write it.
+# The juggling cartoon of assets/video/ drawn at 640x480 for 5 s at 25 fps (125 frames), H.264.
 CLIP_FILE = real_size.CACHE / "inputs" / "juggling-640x480-5s.mp4"
 
 # Every model the benchmark covers, in the order of the report.
