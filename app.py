@@ -20,12 +20,13 @@ import api
 from backend import models
 from backend.catalog import CATALOG, TASKS, default_model
 from backend.engines import ENGINES
-from backend.limits import MAX_AUDIO_BYTES, MAX_IMAGE_BYTES
+from backend.limits import MAX_AUDIO_BYTES, MAX_IMAGE_BYTES, MAX_VIDEO_BYTES
 from backend.versions import versions_line
 from demos import (
     answer_document,
     caption_image,
     classify_image,
+    classify_video,
     detect_objects,
     estimate_depth,
     fill_mask,
@@ -42,7 +43,7 @@ TITLE = "Multi-task model demo"
 # Requests waiting for the model queue beyond this are turned away with "busy, try again" instead of piling up.
 QUEUE_SIZE = int(os.environ.get("APP_QUEUE_SIZE", "32"))
 # Uploads larger than the largest input we accept are refused by gradio before they reach the disk.
-MAX_FILE_SIZE = max(MAX_IMAGE_BYTES, MAX_AUDIO_BYTES)
+MAX_FILE_SIZE = max(MAX_IMAGE_BYTES, MAX_AUDIO_BYTES, MAX_VIDEO_BYTES)
 # gradio's cache of uploads and outputs: checked every 30 minutes, files older than an hour deleted.
 DELETE_CACHE = (1800, 3600)
 # Settings every launch uses, here and in the tests.
@@ -61,6 +62,9 @@ GROUPS = [
         ("Object detection", "detect_objects", detect_objects.demo),
         ("Depth", "estimate_depth", estimate_depth.demo),
         ("Captioning", "caption_image", caption_image.demo),
+    ]),
+    ("Video", [
+        ("Video classification", "classify_video", classify_video.demo),
     ]),
     ("Text", [
         ("Translation", "translate", translate.demo),

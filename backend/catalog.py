@@ -14,6 +14,7 @@ TASKS: tuple[str, ...] = (
     "detect_objects",  # object detection, closed and open vocabulary
     "estimate_depth",  # monocular depth estimation
     "caption_image",  # image captioning and visual questions
+    "classify_video",  # action recognition in short clips
     "translate",  # text translation
     "fill_mask",  # masked-word prediction
     "answer_document",  # document question answering (page images and PDFs)
@@ -84,6 +85,15 @@ CATALOG: tuple[ModelSpec, ...] = (
               notes="Pre-trained only (not fine-tuned): short alt-text style captions."),
     ModelSpec("microsoft/git-base-vqav2", "caption_image", "git", "GIT base VQAv2 (177M)", answers_questions=True,
               notes="Answers a question about the image in a word or a few (English)."),
+    # Video classification
+    ModelSpec("MCG-NJU/videomae-base-finetuned-kinetics", "classify_video", "videomae",
+              "VideoMAE base Kinetics-400 (87M)", default=True,
+              notes="The 400 Kinetics human actions (sports, music, daily life); 16 frames per clip."),
+    ModelSpec("MCG-NJU/videomae-small-finetuned-kinetics", "classify_video", "videomae",
+              "VideoMAE small Kinetics-400 (22M)", notes="The same 400 actions, about 3x faster, less accurate."),
+    ModelSpec("MCG-NJU/videomae-base-finetuned-ssv2", "classify_video", "videomae", "VideoMAE base SSv2 (87M)",
+              notes="174 Something-Something v2 motions of hands and objects, e.g. 'Pushing something from left to "
+                    "right'."),
     # Translation
     ModelSpec("facebook/m2m100_418M", "translate", "m2m100", "M2M100 418M", default=True,
               languages=M2M100_LANGUAGES, notes="Any of 100 languages to any other."),

@@ -45,6 +45,12 @@ MAX_AUDIO_BYTES = _int_from_env("APP_MAX_AUDIO_BYTES", 50 * MB)  # encoded file 
 MAX_AUDIO_SECONDS = _float_from_env("APP_MAX_AUDIO_SECONDS", 30 * 60)  # read from the header, before decoding
 MIN_AUDIO_SECONDS = _float_from_env("APP_MIN_AUDIO_SECONDS", 0.1)  # shorter clips hold no word
 
+# --- video ----------------------------------------------------------------------------------------
+MAX_VIDEO_BYTES = _int_from_env("APP_MAX_VIDEO_BYTES", 50 * MB)  # encoded file size (a minute of phone video)
+MAX_VIDEO_SECONDS = _float_from_env("APP_MAX_VIDEO_SECONDS", 120.0)  # from the header, else counted before decoding
+MAX_VIDEO_FRAMES = _int_from_env("APP_MAX_VIDEO_FRAMES", 7_200)  # frames in the clip (2 minutes at 60 fps)
+MAX_VIDEO_PIXELS = _int_from_env("APP_MAX_VIDEO_PIXELS", 3840 * 2160)  # width*height of one frame (4K UHD)
+
 # --- text -----------------------------------------------------------------------------------------
 MAX_TEXT_CHARS = _int_from_env("APP_MAX_TEXT_CHARS", 5_000)  # translation, masked words, speech synthesis input
 MAX_ITEMS = _int_from_env("APP_MAX_ITEMS", 50)  # zero-shot labels or detection queries per request

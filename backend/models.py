@@ -44,6 +44,7 @@ MODEL_CLASS_BY_FAMILY: dict[str, str] = {
     "dpt": "AutoModelForDepthEstimation",
     "depth_anything": "AutoModelForDepthEstimation",
     "git": "AutoModelForCausalLM",
+    "videomae": "AutoModelForVideoClassification",
     "m2m100": "AutoModelForSeq2SeqLM",
     "xlm_roberta": "AutoModelForMaskedLM",
     "xlm": "AutoModelForMaskedLM",

@@ -69,6 +69,15 @@ def git_base(folder: Path) -> tuple[torch.nn.Module, object | None]:
     return tf.GitForCausalLM(config), tf.CLIPImageProcessor()  # 224 px, CLIP's mean and std, as git-base-coco
 
 
+def videomae_base(folder: Path) -> tuple[torch.nn.Module, object | None]:
+    """VideoMAE base (the config's defaults: ViT-B, 16 frames of 224 px in 16x16x2 tubelets), Kinetics-400 head."""
+    labels = tf.VideoMAEConfig.from_pretrained(folder).id2label  # the tiny model's 400 numbered classes
+    config = tf.VideoMAEConfig(use_mean_pooling=True, id2label=labels, label2id={v: k for k, v in labels.items()})
+    processor = tf.VideoMAEImageProcessor(size={"shortest_edge": 224}, crop_size={"height": 224, "width": 224},
+                                          image_mean=[0.485, 0.456, 0.406], image_std=[0.229, 0.224, 0.225])
+    return tf.VideoMAEForVideoClassification(config), processor
+
+
 def m2m100_418m(folder: Path) -> tuple[torch.nn.Module, object | None]:
     """M2M100 418M: 12+12 layers, 1024 wide, 128k vocabulary."""
     config = tf.M2M100Config(vocab_size=128112, d_model=1024, encoder_layers=12, decoder_layers=12,
@@ -154,6 +163,7 @@ BUILDERS: dict[str, Callable[[Path], tuple[torch.nn.Module, object | None]]] = {
     "google/owlvit-base-patch32": owlvit_b32,
     "vinvino02/glpn-nyu": glpn_nyu,
     "microsoft/git-base-coco": git_base,
+    "MCG-NJU/videomae-base-finetuned-kinetics": videomae_base,
     "facebook/m2m100_418M": m2m100_418m,
     "FacebookAI/xlm-roberta-base": xlm_roberta_base,
     "facebook/wav2vec2-base-960h": wav2vec2_base,

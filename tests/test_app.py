@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 from gradio_client import Client, handle_file
+from PIL import Image
 
 from demos.detect_objects import MAX_DRAWN_BOXES
 
@@ -13,6 +14,7 @@ PUBLIC_API = {
     "/detect_objects": ["image", "queries", "model", "threshold"],
     "/estimate_depth": ["image", "model", "colormap"],
     "/caption_image": ["image", "question", "model"],
+    "/classify_video": ["video", "model"],
     "/translate": ["text", "source_language", "target_language", "model"],
     "/fill_mask": ["text", "model", "language"],
     "/transcribe": ["audio", "model", "language", "task"],
@@ -20,7 +22,7 @@ PUBLIC_API = {
     "/answer_document": ["document", "question", "model"],
 }
 REQUIRED = {"/classify_image": {"image"}, "/detect_objects": {"image"}, "/estimate_depth": {"image"},
-            "/caption_image": {"image"},
+            "/caption_image": {"image"}, "/classify_video": {"video"},
             # The language menus start on English -> French, so the API offers those as defaults.
             "/translate": {"text"}, "/fill_mask": {"text"}, "/transcribe": {"audio"},
             "/synthesize_speech": {"text"}, "/answer_document": {"document", "question"}}
@@ -97,6 +99,21 @@ def test_caption_image(client: Client, question: str, model: str | None, expecte
     text, result = client.predict(image=handle_file(ASSETS / "images" / "chelsea.jpg"), question=question,
                                   api_name="/caption_image", **extra)
     assert result == {"model": expected_model, "question": question, "text": text}
+
+
+@pytest.mark.parametrize("model", [None, "MCG-NJU/videomae-base-finetuned-ssv2"])
+def test_classify_video(client: Client, model: str | None) -> None:
+    extra = {"model": model} if model else {}
+    labels, strip, result = client.predict(video=handle_file(ASSETS / "video" / "juggling.mp4"),
+                                           api_name="/classify_video", **extra)
+    assert result["model"] == (model or "MCG-NJU/videomae-base-finetuned-kinetics")
+    assert (result["frames"], result["duration_s"]) == (100, 4.0)
+    assert labels["label"] == result["labels"][0]["label"]  # gr.Label names the top class...
+    assert [item["label"] for item in labels["confidences"]] == [item["label"] for item in result["labels"]]
+    assert len(result["labels"]) == 5
+    columns = min(8, len(result["sampled_frames"]))  # ...and the strip holds every sampled frame, 8 per row
+    rows = -(-len(result["sampled_frames"]) // columns)
+    assert Image.open(strip).size == (columns * (128 + 2) - 2, rows * (96 + 2) - 2)  # 320x240 frames at 96 px
 
 
 @pytest.mark.parametrize(("source", "target", "model"), [("French", "English", None),

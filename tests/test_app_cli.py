@@ -12,9 +12,9 @@ import app
 
 ROOT = Path(__file__).resolve().parent.parent
 # Every tab in page order: each group, then its tabs.
-TAB_NAMES = ["Images", "Image classification", "Object detection", "Depth", "Captioning", "Text", "Translation",
-             "Masked words", "Documents", "Document questions", "Speech", "Speech recognition", "Text to speech",
-             "Models"]
+TAB_NAMES = ["Images", "Image classification", "Object detection", "Depth", "Captioning", "Video",
+             "Video classification", "Text", "Translation", "Masked words", "Documents", "Document questions",
+             "Speech", "Speech recognition", "Text to speech", "Models"]
 
 
 def free_port() -> int:

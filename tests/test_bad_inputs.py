@@ -13,10 +13,14 @@ import soundfile
 from gradio_client import Client, handle_file
 from PIL import Image
 
+from tests import video_clips
+
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 PHOTO = ASSETS / "images" / "chelsea.jpg"
 SPEECH = ASSETS / "audio" / "en.wav"
 INVOICE = ASSETS / "documents" / "invoice.png"
+CLIP = ASSETS / "video" / "juggling.mp4"
+FAST_VIDEO = "MCG-NJU/videomae-small-finetuned-kinetics"
 FAST_ASR = "facebook/wav2vec2-base-960h"
 
 
@@ -86,6 +90,18 @@ BAD_AUDIO: list[tuple[str, Callable[[], bytes], str, str | None]] = [
     ("0.01 s clip", lambda: audio_bytes(np.zeros(160, np.float32), 16_000), ".wav", "at least 0.1 s"),
     ("8 channels at 192 kHz", lambda: audio_bytes(np.zeros((96_000, 8), np.float32), 192_000), ".wav", None),
     ("2 hours of FLAC silence", lambda: flac_silence(2 * 3600), ".flac", "minutes long"),
+]
+
+# Video files are made by tests/video_clips.py; each is uploaded as .mp4, whatever it holds.
+BAD_VIDEOS: list[tuple[str, Callable[[], bytes], str | None]] = [
+    ("corrupt (random bytes)", lambda: np.random.default_rng(0).bytes(8192), "could not be read as a video"),
+    ("empty file", lambda: b"", "empty"),
+    ("still image renamed .mp4", video_clips.still_png, "still image, not a video"),
+    ("truncated MP4", lambda: CLIP.read_bytes()[:8000], "damaged"),
+    ("0-frame MP4", video_clips.empty_clip, "holds no frames"),
+    ("200 s clip (too long by its header)", lambda: video_clips.long_clip(200), "the limit is 120 s"),
+    ("WebM without a duration, as webcams record", lambda: video_clips.numbered_clip(
+        30, container_format="webm", codec="libvpx-vp9", seekable=False), None),
 ]
 
 
@@ -168,6 +184,16 @@ def test_bad_documents(client: Client, tmp_path: Path, name: str, make: Callable
     *_, result = client.predict(document=handle_file(INVOICE), question="What is the total?",
                                 api_name="/answer_document")
     assert result["answer"]
+
+
+@pytest.mark.parametrize(("name", "make", "message"), BAD_VIDEOS, ids=[case[0] for case in BAD_VIDEOS])
+def test_bad_videos(client: Client, tmp_path: Path, name: str, make: Callable[[], bytes],
+                    message: str | None) -> None:
+    path = tmp_path / "upload.mp4"
+    path.write_bytes(make())
+    expect(lambda: client.predict(video=handle_file(path), model=FAST_VIDEO, api_name="/classify_video"), message)
+    *_, result = client.predict(video=handle_file(CLIP), model=FAST_VIDEO, api_name="/classify_video")
+    assert result["model"] == FAST_VIDEO and len(result["labels"]) == 5
 
 
 @pytest.mark.parametrize(("name", "text", "message"), [

@@ -22,6 +22,7 @@ TABS = [
     ("Images", "Object detection", "Detect", "facebook/detr-resnet-50"),
     ("Images", "Depth", "Estimate depth", "vinvino02/glpn-nyu"),
     ("Images", "Captioning", "Caption", "microsoft/git-base-coco"),
+    ("Video", "Video classification", "Classify video", "MCG-NJU/videomae-base-finetuned-kinetics"),
     ("Text", "Translation", "Translate", "facebook/m2m100_418M"),
     ("Text", "Masked words", "Fill in", "FacebookAI/xlm-roberta-base"),
     ("Documents", "Document questions", "Answer", "impira/layoutlm-document-qa"),
@@ -96,6 +97,35 @@ def test_a_deep_link_opens_its_tab(page, app_url: str) -> None:
     page.get_by_role("tab", name="Speech recognition", exact=True).wait_for(timeout=TIMEOUT_MS)
     selected = page.locator("button[role=tab][aria-selected=true]:visible").all_inner_texts()
     assert [text.strip() for text in selected] == ["Speech", "Speech recognition"]
+
+
+# Counts the bytes each MediaRecorder hands out, so the test stops recording once the recorder has written a clip
+# (a loaded machine's fake camera and encoder take seconds to start; stopped earlier, the upload is one byte).
+COUNT_RECORDED_BYTES = """
+window.recordedBytes = 0;
+const start = MediaRecorder.prototype.start;
+MediaRecorder.prototype.start = function (...args) {
+  this.addEventListener("dataavailable", (event) => { window.recordedBytes += event.data.size; });
+  return start.apply(this, args);
+};
+"""
+
+
+def test_a_webcam_recording_is_classified(page, app_url: str) -> None:
+    page.add_init_script(COUNT_RECORDED_BYTES)
+    page.goto(f"{app_url}?tab=classify_video")
+    page.get_by_role("tab", name="Video classification", exact=True).wait_for(timeout=TIMEOUT_MS)
+    panel = open_tab(page, "Video", "Video classification")
+    panel.get_by_role("button", name="Capture from camera").click()
+    panel.get_by_text("Click to Access Webcam").click()  # Chromium's fake camera, allowed by its flags
+    panel.get_by_role("button", name="start recording").click()
+    page.wait_for_function("window.recordedBytes > 20000", timeout=TIMEOUT_MS)
+    panel.get_by_role("button", name="start recording").click()  # the same button stops
+    panel.locator("video").first.wait_for(timeout=TIMEOUT_MS)  # the recording, uploaded and shown
+    panel.get_by_role("button", name="Classify video", exact=True).click()
+    panel.get_by_text('"sampled_frames"').first.wait_for(timeout=TIMEOUT_MS)
+    assert page.locator(".toast-body.error").count() == 0
+    page.screenshot(path=str(SCREENSHOTS / "webcam_recording.png"), full_page=True)
 
 
 def test_models_tab_shows_the_loaded_models(page) -> None:
