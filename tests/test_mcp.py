@@ -14,12 +14,14 @@ ASSETS = Path(__file__).resolve().parent.parent / "assets"
 PHOTO = ASSETS / "images" / "chelsea.jpg"
 SPEECH = ASSETS / "audio" / "en.wav"
 INVOICE = ASSETS / "documents" / "invoice.png"
+CLIP = ASSETS / "video" / "juggling.mp4"
 # A small call of every tool: its arguments (a Path is a file to send) and the media its result carries.
 SMALL_CALLS = {
     "classify_image": ({"image": PHOTO, "labels": "cat, dog", "model": "openai/clip-vit-base-patch32"}, None),
     "detect_objects": ({"image": PHOTO}, None),
     "estimate_depth": ({"image": PHOTO}, types.ImageContent),
     "caption_image": ({"image": PHOTO, "question": "what animal is this?"}, None),
+    "classify_video": ({"video": CLIP, "model": "MCG-NJU/videomae-small-finetuned-kinetics"}, types.ImageContent),
     "fill_mask": ({"text": "Paris is the <mask> of France."}, None),
     "answer_document": ({"document": INVOICE, "question": "What is the total?"}, types.ImageContent),
     "translate": ({"text": "Good morning.", "source_language": "English", "target_language": "French"}, None),
