@@ -13,9 +13,9 @@ from pathlib import Path
 import transformers
 
 from backend.catalog import CATALOG
-from tests.tiny_models import audio_text, vision
+from tests.tiny_models import audio_text, multilingual_speech, vision
 
-BUILDERS: dict[str, Callable[[Path], None]] = {**vision.BUILDERS, **audio_text.BUILDERS}
+BUILDERS: dict[str, Callable[[Path], None]] = {**vision.BUILDERS, **audio_text.BUILDERS, **multilingual_speech.BUILDERS}
 
 
 def build_all(folder: Path) -> Path:
