@@ -76,6 +76,24 @@ def test_a_deep_link_opens_its_tab(page, app_url: str) -> None:
     assert [text.strip() for text in selected] == ["Speech", "Speech recognition"]
 
 
+def test_mms_language_menu_is_searched_by_name(page) -> None:
+    panel = open_tab(page, "Speech", "Speech recognition")
+    model = panel.get_by_label("Model")
+    model.click()
+    page.locator("ul.options li", has_text="MMS-1b-all").first.click()
+    language = panel.get_by_label("Language").first  # the menu; the second "Language" box shows the result
+    language.click()
+    language.fill("swahi")  # a thousand languages: typing narrows them
+    page.locator("ul.options li", has_text="Swahili (swh)").first.click()
+    panel.locator("button.gallery-item").nth(3).click()  # sw.wav
+    page.wait_for_timeout(1500)
+    panel.get_by_role("button", name="Transcribe", exact=True).click()
+    panel.get_by_text("facebook/mms-1b-all").first.wait_for(timeout=TIMEOUT_MS)
+    assert page.locator(".toast-body.error").count() == 0
+    assert panel.get_by_label("Language").nth(1).input_value() == "Swahili"
+    page.screenshot(path=str(SCREENSHOTS / "speech_recognition_mms.png"), full_page=True)
+
+
 def test_models_tab_shows_the_loaded_models(page) -> None:
     panel = open_tab(page, "Models")
     panel.get_by_role("button", name="Refresh").click()
