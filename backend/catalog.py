@@ -94,7 +94,7 @@ CATALOG: tuple[ModelSpec, ...] = (
               notes="1,100+ languages, one small adapter each: pick the language, or auto-detect it with MMS-LID "
                     "(126 languages). Character-level CTC; word timestamps."),
     ModelSpec("facebook/wav2vec2-xls-r-300m-21-to-en", "transcribe", "xls_r_translation",
-              "XLS-R 300M 21-to-en (767M)", languages=XLS_R_21_TO_EN_LANGUAGES,
+              "XLS-R 300M 21-to-en (793M)", languages=XLS_R_21_TO_EN_LANGUAGES,
               notes="Translates speech in 21 languages into English text (task: translate only)."),
     ModelSpec("facebook/mms-lid-126", "transcribe", "mms_lid", "MMS-LID-126 (965M)", languages=MMS_LID_LANGUAGES,
               helper=True, notes="Identifies the spoken language (126 languages) for MMS-1b-all's auto-detect."),
