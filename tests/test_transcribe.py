@@ -87,8 +87,8 @@ def test_audio_given_as_rate_and_samples(models_dir: Path) -> None:
     (XLS_R, "auto", "transcribe", "only translates speech into English"),
     (XLS_R, "Swahili", "translate", "does not know the language"),
 ])
-def test_bad_options_are_refused_with_a_message(models_dir: Path, speech_3s: Path, model_id: str, language: str, task: str,
-                                                message: str) -> None:
+def test_bad_options_are_refused_with_a_message(models_dir: Path, speech_3s: Path, model_id: str, language: str,
+                                                task: str, message: str) -> None:
     with pytest.raises(InputError, match=message):
         transcribe(speech_3s, model=model_id, language=language, task=task)
 
@@ -178,7 +178,8 @@ def test_xls_r_one_window_equals_the_transformers_pipeline(models_dir: Path, spe
                           feature_extractor=loaded.processor.feature_extractor)
     samples, rate = soundfile.read(speech_3s, dtype="float32")
     # Greedy like ours (the pipeline's own default is 5 beams).
-    theirs = recognizer({"raw": samples, "sampling_rate": rate}, generate_kwargs={"max_new_tokens": 440, "num_beams": 1})
+    theirs = recognizer({"raw": samples, "sampling_rate": rate},
+                        generate_kwargs={"max_new_tokens": 440, "num_beams": 1})
     ours = transcribe(speech_3s, model=XLS_R, task="translate", language="French")
     assert ours.text == theirs["text"].strip() and ours.language == "fr"
 
