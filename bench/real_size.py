@@ -122,7 +122,7 @@ def mms_1b_all(folder: Path) -> tuple[torch.nn.Module, object | None]:
 def xls_r_21_to_en(folder: Path) -> tuple[torch.nn.Module, object | None]:
     """XLS-R 300M (24 layers, 1024 wide, 3 downsampling adapter layers) + mBART-50's 12-layer 1024-wide decoder
     over its 250k-token vocabulary; the tiny model's generation settings."""
-    tiny = tf.SpeechEncoderDecoderConfig.from_pretrained(folder)
+    english = tf.GenerationConfig.from_pretrained(folder).forced_bos_token_id
     encoder = tf.Wav2Vec2Config(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16,
                                 intermediate_size=4096, conv_bias=True, feat_extract_norm="layer",
                                 do_stable_layer_norm=True, add_adapter=True, adapter_stride=2, adapter_kernel_size=3,
@@ -130,7 +130,7 @@ def xls_r_21_to_en(folder: Path) -> tuple[torch.nn.Module, object | None]:
     decoder = tf.MBartConfig(vocab_size=250_054, d_model=1024, decoder_layers=12, decoder_attention_heads=16,
                              decoder_ffn_dim=4096, is_decoder=True, add_cross_attention=True, scale_embedding=True,
                              bos_token_id=0, pad_token_id=1, eos_token_id=2, decoder_start_token_id=2,
-                             forced_bos_token_id=tiny.decoder.forced_bos_token_id)
+                             forced_bos_token_id=english)
     config = tf.SpeechEncoderDecoderConfig.from_encoder_decoder_configs(encoder, decoder)
     config.update({"decoder_start_token_id": 2, "pad_token_id": 1, "eos_token_id": 2, "bos_token_id": 0})
     return tf.SpeechEncoderDecoderModel(config=config), None

@@ -80,11 +80,12 @@ def test_mms_language_menu_is_searched_by_name(page) -> None:
     panel = open_tab(page, "Speech", "Speech recognition")
     model = panel.get_by_label("Model")
     model.click()
-    page.locator("ul.options li", has_text="MMS-1b-all").first.click()
+    page.get_by_role("option", name="MMS-1b-all (965M)").click()
     language = panel.get_by_label("Language").first  # the menu; the second "Language" box shows the result
     language.click()
-    language.fill("swahi")  # a thousand languages: typing narrows them
-    page.locator("ul.options li", has_text="Swahili (swh)").first.click()
+    language.fill("")
+    language.press_sequentially("swahi")  # a thousand languages: typing narrows them
+    page.get_by_role("option", name="Swahili (swh)").click()
     panel.locator("button.gallery-item").nth(3).click()  # sw.wav
     page.wait_for_timeout(1500)
     panel.get_by_role("button", name="Transcribe", exact=True).click()
