@@ -131,8 +131,8 @@ def model_call(model_id: str) -> Callable[[], object]:
         inputs = on_device(processor(SPEECH_30S, sampling_rate=RATE, return_tensors="pt"), loaded)
         return lambda: model(**inputs)
     if model_id == "facebook/wav2vec2-xls-r-300m-21-to-en":  # the same windows the backend cuts, in one batch
-        step = transcribe.XLS_R_WINDOW_SECONDS * RATE
-        windows = [SPEECH_30S[start : start + step] for start in range(0, len(SPEECH_30S), step)]
+        bounds = transcribe.window_bounds(len(SPEECH_30S), transcribe.XLS_R_WINDOW_SECONDS * RATE)
+        windows = [SPEECH_30S[start:end] for start, end in bounds]
         inputs = on_device(processor.feature_extractor(windows, sampling_rate=RATE, padding=True,
                                                        return_attention_mask=True, return_tensors="pt"), loaded)
         return lambda: model.generate(**inputs, num_beams=1)

@@ -165,7 +165,7 @@ def test_xls_r_windows_batched_equal_windows_one_by_one(models_dir: Path, speech
     import backend.transcribe as recognition
 
     batched = transcribe(speech_45s, model=XLS_R, task="translate")
-    assert [(segment.start, segment.end) for segment in batched.segments] == [(0.0, 20.0), (20.0, 40.0), (40.0, 45.0)]
+    assert [(segment.start, segment.end) for segment in batched.segments] == [(0.0, 15.0), (15.0, 30.0), (30.0, 45.0)]
     monkeypatch.setattr(recognition, "XLS_R_BATCH_SIZE", 1)
     assert transcribe(speech_45s, model=XLS_R, task="translate") == batched
 
@@ -185,11 +185,10 @@ def test_xls_r_one_window_equals_the_transformers_pipeline(models_dir: Path, spe
 
 
 def test_window_bounds() -> None:
-    assert window_bounds(45, 20, 1) == [(0, 20), (20, 40), (40, 45)]
-    assert window_bounds(40, 20, 1) == [(0, 20), (20, 40)]
-    assert window_bounds(40, 20, 5) == [(0, 20), (20, 40)]
-    assert window_bounds(42, 20, 5) == [(0, 20), (20, 42)]  # a 2-sample tail joins the last window
-    assert window_bounds(3, 20, 5) == [(0, 3)]
+    assert window_bounds(45, 20) == [(0, 15), (15, 30), (30, 45)]
+    assert window_bounds(40, 20) == [(0, 20), (20, 40)]
+    assert window_bounds(41, 20) == [(0, 14), (14, 27), (27, 41)]
+    assert window_bounds(3, 20) == [(0, 3)]
 
 
 def test_words_are_grouped_at_pauses_and_by_length() -> None:
