@@ -6,7 +6,14 @@ Adding a model is one `ModelSpec(...)` line in `CATALOG`; the task module must s
 from dataclasses import dataclass
 
 from backend.errors import InputError
-from backend.languages import BARK_VOICE_LANGUAGES, M2M100_LANGUAGES, WHISPER_LANGUAGES, WHISPER_V3_LANGUAGES
+from backend.languages import (
+    BARK_VOICE_LANGUAGES,
+    M2M100_LANGUAGES,
+    WHISPER_LANGUAGES,
+    WHISPER_V3_LANGUAGES,
+    XLS_R_21_TO_EN_LANGUAGES,
+)
+from backend.mms_languages import MMS_ADAPTERS, MMS_LID_LANGUAGES
 
 # One name per task, used for the backend module, its function, the API name and the test file.
 TASKS: tuple[str, ...] = (
@@ -46,6 +53,9 @@ class ModelSpec:
     languages: tuple[str, ...] = ()  # translation/speech: language codes the model knows
     voices: tuple[str, ...] = ()  # text to speech: voice presets (empty: one fixed voice)
     default_voice: str = ""
+    # A model the task's code calls for a step of its own (MMS-LID finds the language MMS-1b-all then transcribes):
+    # loaded through the cache and listed in the Models tab, but not a choice in the task's menu or API.
+    helper: bool = False
 
 
 CATALOG: tuple[ModelSpec, ...] = (
@@ -123,6 +133,14 @@ CATALOG: tuple[ModelSpec, ...] = (
               languages=WHISPER_LANGUAGES, notes="Fastest Whisper here; 99 languages."),
     ModelSpec("facebook/wav2vec2-base-960h", "transcribe", "wav2vec2", "wav2vec2 base 960h (95M)",
               languages=("en",), notes="English only, character-level CTC; word timestamps."),
+    ModelSpec("facebook/mms-1b-all", "transcribe", "mms", "MMS-1b-all (965M)", languages=MMS_ADAPTERS,
+              notes="1,100+ languages, one small adapter each: pick the language, or auto-detect it with MMS-LID "
+                    "(126 languages). Character-level CTC; word timestamps."),
+    ModelSpec("facebook/wav2vec2-xls-r-300m-21-to-en", "transcribe", "xls_r_translation",
+              "XLS-R 300M 21-to-en (793M)", languages=XLS_R_21_TO_EN_LANGUAGES,
+              notes="Translates speech in 21 languages into English text (task: translate only)."),
+    ModelSpec("facebook/mms-lid-126", "transcribe", "mms_lid", "MMS-LID-126 (965M)", languages=MMS_LID_LANGUAGES,
+              helper=True, notes="Identifies the spoken language (126 languages) for MMS-1b-all's auto-detect."),
     # Text to speech
     # Bark small is the default on a GPU; MMS-TTS on CPU, where Bark small took 39 s for 1.3 s of speech (issue 12).
     ModelSpec("suno/bark-small", "synthesize_speech", "bark", "Bark small (~400M)", default=True, slow_on_cpu=True,
@@ -137,10 +155,15 @@ CATALOG: tuple[ModelSpec, ...] = (
 
 
 def models_for(task: str) -> tuple[ModelSpec, ...]:
-    """The catalog entries of one task, default first."""
+    """The catalog entries a task offers (helper models left out), default first."""
     if task not in TASKS:
         raise ValueError(f"Unknown task {task!r}; expected one of {', '.join(TASKS)}.")
-    return tuple(spec for spec in CATALOG if spec.task == task)
+    return tuple(spec for spec in CATALOG if spec.task == task and not spec.helper)
+
+
+def helper_model(family: str) -> ModelSpec:
+    """The helper model of a family (e.g. "mms_lid"), which task code loads for a step of its own."""
+    return next(spec for spec in CATALOG if spec.helper and spec.family == family)
 
 
 # The kind of device the app serves on ("cuda", "mps" or "cpu"); the model cache sets it when it is created, so

@@ -31,7 +31,8 @@ from backend.errors import MissingPackageError, ModelUnavailableError, ResourceE
 
 logger = logging.getLogger(__name__)
 
-# The transformers class that loads each family's model; the processor always comes from AutoProcessor.
+# The transformers class that loads each family's model; the processor comes from AutoProcessor unless
+# PROCESSOR_PARTS_BY_FAMILY says otherwise.
 MODEL_CLASS_BY_FAMILY: dict[str, str] = {
     "clip": "AutoModelForZeroShotImageClassification",
     "align": "AutoModelForZeroShotImageClassification",
@@ -52,8 +53,19 @@ MODEL_CLASS_BY_FAMILY: dict[str, str] = {
     "donut": "VisionEncoderDecoderModel",
     "whisper": "AutoModelForSpeechSeq2Seq",
     "wav2vec2": "AutoModelForCTC",
+    "mms": "AutoModelForCTC",  # wav2vec2 CTC with per-language adapters
+    "mms_lid": "AutoModelForAudioClassification",
+    "xls_r_translation": "AutoModelForSpeechSeq2Seq",  # SpeechEncoderDecoderModel: XLS-R encoder, MBart decoder
     "bark": "AutoModelForTextToWaveform",
     "vits": "AutoModelForTextToWaveform",
+}
+
+# Checkpoints without a combined processor that AutoProcessor can load: the parts to load instead. MMS-LID has a
+# feature extractor only (AutoProcessor would look for a tokenizer); in transformers 5 the XLS-R speech translation
+# checkpoint's Speech2Text2Processor is gone and AutoProcessor gives only its MBart-50 tokenizer.
+PROCESSOR_PARTS_BY_FAMILY: dict[str, tuple[str, ...]] = {
+    "mms_lid": ("feature_extractor",),
+    "xls_r_translation": ("feature_extractor", "tokenizer"),
 }
 
 # Fraction of the device's memory the default budget allows for model weights; the rest is for activations,
@@ -78,6 +90,14 @@ class LoadedModel:
     hits: int = 0  # `get` calls served without loading
     # Per-model memo for task code (e.g. text embeddings of zero-shot labels); dropped with the model.
     memo: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class SpeechProcessor:
+    """A feature extractor and a tokenizer loaded side by side, for checkpoints without a combined processor."""
+
+    feature_extractor: Any
+    tokenizer: Any
 
 
 def parse_bytes(text: str) -> int:
@@ -217,7 +237,7 @@ def load_from_pretrained(spec: ModelSpec, device: torch.device, dtype: torch.dty
     model_class = getattr(transformers, MODEL_CLASS_BY_FAMILY[spec.family])
     try:
         with _FROM_PRETRAINED_LOCK:
-            processor = transformers.AutoProcessor.from_pretrained(source, **options)
+            processor = load_processor(spec.family, source, options)
             model = model_class.from_pretrained(source, dtype=dtype, use_safetensors=True, **options)
     except ImportError as error:  # the model's code needs a package this server lacks (OWLv2 and scipy, say)
         logger.exception("Loading %s needs a missing package", spec.id)
@@ -270,6 +290,19 @@ def _hub_needed_and_reachable(model_id: str) -> bool:
         f"The Hugging Face Hub ({hub.endpoint()}) cannot be reached from this server, and the model {model_id} is "
         f"not in its local cache. Check the network connection, or put the model's files in "
         f"MODELS_DIR/{model_id}/ (hf download {model_id} on a machine with network), then try again.")
+
+
+def load_processor(family: str, source: str, options: dict[str, Any]) -> Any:
+    """AutoProcessor's processor, or the parts PROCESSOR_PARTS_BY_FAMILY names (one alone, or a SpeechProcessor)."""
+    import transformers
+
+    parts = PROCESSOR_PARTS_BY_FAMILY.get(family)
+    if parts is None:
+        return transformers.AutoProcessor.from_pretrained(source, **options)
+    feature_extractor = transformers.AutoFeatureExtractor.from_pretrained(source, **options)
+    if parts == ("feature_extractor",):
+        return feature_extractor
+    return SpeechProcessor(feature_extractor, transformers.AutoTokenizer.from_pretrained(source, **options))
 
 
 def _unavailable_message(model_id: str, error: Exception, from_folder: bool) -> str:

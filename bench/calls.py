@@ -68,6 +68,8 @@ IDS = [
     "openai/whisper-base",
     "openai/whisper-small",
     "facebook/wav2vec2-base-960h",
+    "facebook/mms-1b-all",
+    "facebook/wav2vec2-xls-r-300m-21-to-en",
     "facebook/mms-tts-eng",
     "suno/bark-small",
     "impira/layoutlm-document-qa",
@@ -115,7 +117,7 @@ def write_clip(path: Path, width: int, height: int, seconds: int) -> None:
 
 def fix_generation_length(model: torch.nn.Module, family: str) -> None:
     """Make every generate call of a random model produce exactly the fixed number of tokens."""
-    if family in ("m2m100", "whisper", "git"):
+    if family in ("m2m100", "whisper", "git", "xls_r_translation"):
         fixed = {"min_new_tokens": NEW_TOKENS, "max_new_tokens": NEW_TOKENS}
     elif family == "bark":
         fixed = {"semantic_min_new_tokens": BARK_SEMANTIC_TOKENS, "semantic_max_new_tokens": BARK_SEMANTIC_TOKENS}
@@ -193,6 +195,15 @@ def model_call(model_id: str) -> Callable[[], object]:
     if model_id == "facebook/wav2vec2-base-960h":
         inputs = on_device(processor(SPEECH_30S, sampling_rate=RATE, return_tensors="pt"), loaded)
         return lambda: model(**inputs)
+    if model_id == "facebook/mms-1b-all":  # the English adapter, which the base weights carry
+        inputs = on_device(processor(SPEECH_30S, sampling_rate=RATE, return_tensors="pt"), loaded)
+        return lambda: model(**inputs)
+    if model_id == "facebook/wav2vec2-xls-r-300m-21-to-en":  # the same windows the backend cuts, in one batch
+        bounds = transcribe.window_bounds(len(SPEECH_30S), transcribe.XLS_R_WINDOW_SECONDS * RATE)
+        windows = [SPEECH_30S[start:end] for start, end in bounds]
+        inputs = on_device(processor.feature_extractor(windows, sampling_rate=RATE, padding=True,
+                                                       return_attention_mask=True, return_tensors="pt"), loaded)
+        return lambda: model.generate(**inputs, num_beams=1)
     if model_id == "suno/bark-small":
         inputs = on_device(processor(TEXT, voice_preset="v2/en_speaker_6", return_tensors="pt"), loaded)
         return lambda: model.generate(**inputs, do_sample=True)
@@ -240,6 +251,9 @@ def backend_call(model_id: str, labels: Callable[[], list[str]] = lambda: LABELS
         "openai/whisper-base": lambda: transcribe.transcribe(speech, model=model_id, language="en"),
         "openai/whisper-small": lambda: transcribe.transcribe(speech, model=model_id, language="en"),
         "facebook/wav2vec2-base-960h": lambda: transcribe.transcribe(speech, model=model_id),
+        "facebook/mms-1b-all": lambda: transcribe.transcribe(speech, model=model_id, language="eng"),
+        "facebook/wav2vec2-xls-r-300m-21-to-en": lambda: transcribe.transcribe(speech, model=model_id,
+                                                                                task="translate"),
         "facebook/mms-tts-eng": lambda: synthesize_speech.synthesize_speech(TEXT, model=model_id),
         "suno/bark-small": lambda: synthesize_speech.synthesize_speech(TEXT, model=model_id),
     }
@@ -258,6 +272,21 @@ def without_ocr(call: Callable[[], object]) -> Callable[[], object]:
             ocr.read_words = read_words
 
     return call_with_words_read
+
+
+def adapter_switch(language: str) -> Callable[[], object]:
+    """MMS-1b-all switched to `language` and back to English, under the device lock as a request does it."""
+    from backend import compute
+
+    loaded = models.get("facebook/mms-1b-all")
+
+    def switch() -> object:
+        with compute.DEVICE_LOCK:
+            transcribe.use_adapter(loaded, language)
+            transcribe.use_adapter(loaded, "eng")
+        return loaded
+
+    return switch
 
 
 def naive_call(model_id: str) -> Callable[[], object]:
@@ -308,9 +337,13 @@ def naive_call(model_id: str) -> Callable[[], object]:
     if model_id.startswith("openai/whisper"):
         return lambda: pipeline("automatic-speech-recognition", model=folder, **options)(
             {"raw": SPEECH_30S, "sampling_rate": RATE}, generate_kwargs={"language": "en", **fixed})
-    if model_id == "facebook/wav2vec2-base-960h":
+    if model_id in ("facebook/wav2vec2-base-960h", "facebook/mms-1b-all"):  # MMS: the base weights' English
         return lambda: pipeline("automatic-speech-recognition", model=folder, **options)(
             {"raw": SPEECH_30S, "sampling_rate": RATE})
+    if model_id == "facebook/wav2vec2-xls-r-300m-21-to-en":  # no combined processor: both parts named
+        return lambda: pipeline("automatic-speech-recognition", model=folder, tokenizer=folder,
+                                feature_extractor=folder, **options)(
+            {"raw": SPEECH_30S, "sampling_rate": RATE}, generate_kwargs={"num_beams": 1, **fixed})
     if model_id == "suno/bark-small":  # from_pretrained + generate: the pipeline cannot fix the semantic length
         def speak_naively() -> object:
             processor = AutoProcessor.from_pretrained(folder)

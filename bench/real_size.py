@@ -137,6 +137,43 @@ def wav2vec2_base(folder: Path) -> tuple[torch.nn.Module, object | None]:
     return tf.Wav2Vec2ForCTC(tf.Wav2Vec2Config(vocab_size=32)), None
 
 
+def mms_1b_all(folder: Path) -> tuple[torch.nn.Module, object | None]:
+    """MMS-1b-all: wav2vec2 1B (48 layers, 1280 wide, 16 heads) with 16-wide attention adapters; real-size adapter
+    files for the tiny model's languages, over their character vocabularies."""
+    from safetensors.torch import save_file
+
+    from tests.tiny_models.multilingual_speech import MMS_ALPHABETS, MMS_SPECIALS, _is_adapter_weight
+
+    config = tf.Wav2Vec2Config(hidden_size=1280, num_hidden_layers=48, num_attention_heads=16,
+                               intermediate_size=5120, conv_bias=True, feat_extract_norm="layer",
+                               do_stable_layer_norm=True, adapter_attn_dim=16,
+                               vocab_size=len(MMS_SPECIALS) + len(MMS_ALPHABETS["eng"]))
+    model = tf.Wav2Vec2ForCTC(config)
+    shapes = {name: tuple(param.shape) for name, param in model.named_parameters() if _is_adapter_weight(name)}
+    for language, alphabet in MMS_ALPHABETS.items():
+        rows = len(MMS_SPECIALS) + len(alphabet)
+        save_file({name: 0.02 * torch.randn((rows, *shape[1:]) if name.startswith("lm_head.") else shape)
+                   for name, shape in shapes.items()}, str(folder / f"adapter.{language}.safetensors"))
+    return model, None
+
+
+def xls_r_21_to_en(folder: Path) -> tuple[torch.nn.Module, object | None]:
+    """XLS-R 300M (24 layers, 1024 wide, 3 downsampling adapter layers) + mBART-50's 12-layer 1024-wide decoder
+    over its 250k-token vocabulary; the tiny model's generation settings."""
+    english = tf.GenerationConfig.from_pretrained(folder).forced_bos_token_id
+    encoder = tf.Wav2Vec2Config(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16,
+                                intermediate_size=4096, conv_bias=True, feat_extract_norm="layer",
+                                do_stable_layer_norm=True, add_adapter=True, adapter_stride=2, adapter_kernel_size=3,
+                                num_adapter_layers=3)
+    decoder = tf.MBartConfig(vocab_size=250_054, d_model=1024, decoder_layers=12, decoder_attention_heads=16,
+                             decoder_ffn_dim=4096, is_decoder=True, add_cross_attention=True, scale_embedding=True,
+                             bos_token_id=0, pad_token_id=1, eos_token_id=2, decoder_start_token_id=2,
+                             forced_bos_token_id=english)
+    config = tf.SpeechEncoderDecoderConfig.from_encoder_decoder_configs(encoder, decoder)
+    config.update({"decoder_start_token_id": 2, "pad_token_id": 1, "eos_token_id": 2, "bos_token_id": 0})
+    return tf.SpeechEncoderDecoderModel(config=config), None
+
+
 def mms_tts(folder: Path) -> tuple[torch.nn.Module, object | None]:
     """VITS at MMS-TTS size (the config's defaults), 16 kHz, over the tiny tokenizer's characters."""
     characters = len(tf.AutoTokenizer.from_pretrained(folder))
@@ -168,6 +205,8 @@ BUILDERS: dict[str, Callable[[Path], tuple[torch.nn.Module, object | None]]] = {
     "FacebookAI/xlm-roberta-base": xlm_roberta_base,
     "facebook/wav2vec2-base-960h": wav2vec2_base,
     "facebook/mms-tts-eng": mms_tts,
+    "facebook/mms-1b-all": mms_1b_all,
+    "facebook/wav2vec2-xls-r-300m-21-to-en": xls_r_21_to_en,
     "openai/whisper-base": whisper_base,
     "openai/whisper-small": whisper_small,
     "suno/bark-small": bark_small,

@@ -37,7 +37,8 @@ RUNS = 3  # timed runs per figure
 NAIVE_RUNS = 2  # the naive app loads the model in every call: fewer runs
 # Bark small: reported, no target.
 SPEECH_AND_TEXT_IDS = ["facebook/m2m100_418M", "FacebookAI/xlm-roberta-base", "openai/whisper-base",
-                       "openai/whisper-small", "facebook/wav2vec2-base-960h", "facebook/mms-tts-eng"]
+                       "openai/whisper-small", "facebook/wav2vec2-base-960h", "facebook/mms-1b-all",
+                       "facebook/wav2vec2-xls-r-300m-21-to-en", "facebook/mms-tts-eng"]
 TARGETS = {"vision": 1.10, "speech": 1.20, "documents": 1.20}
 RESULTS_FILE = real_size.CACHE / "results.pickle"  # the last full run's figures, for --report
 
@@ -95,6 +96,21 @@ def warm_rows() -> list[dict[str, Any]]:
         print(model_id, floor, ours, naive, rows[-1].get("ocr", ""), flush=True)
         models.unload(model_id)  # the next models get the memory
     return rows
+
+
+def adapter_switch() -> dict[str, Figure]:
+    """MMS-1b-all: French in and English back, first from the adapter files, then from the weights kept in memory."""
+    if "facebook/mms-1b-all" not in calls.IDS:
+        return {}
+    loaded = models.get("facebook/mms-1b-all")
+    first = timed(calls.adapter_switch("fra"), 1, warm_up=False)  # reads adapter.fra.safetensors (then kept)
+    kept = timed(calls.adapter_switch("fra"), RUNS)
+    loaded.memo.clear()  # the files again, as for a language never used before
+    loaded.memo["mms_language"] = "eng"
+    files = timed(lambda: [calls.adapter_switch("fra")(), loaded.memo.clear(),
+                           loaded.memo.update(mms_language="eng")], RUNS)
+    models.unload("facebook/mms-1b-all")
+    return {"first": first, "from files": files, "kept in memory": kept}
 
 
 def matmul_peak() -> float:
@@ -176,6 +192,7 @@ def memory() -> dict[str, Any]:
 
 SECTIONS: dict[str, Callable[[], Any]] = {
     "warm": warm_rows,
+    "adapter_switch": adapter_switch,
     "efficiency": efficiency,
     "cycle": system.cycle_six_tasks,
     "cold": cold_loads,
@@ -203,7 +220,7 @@ def main() -> None:
         chosen_ids = arguments.models.split(",")
         calls.IDS[:] = [model_id for model_id in calls.IDS if model_id in chosen_ids]
         system.COLD_IDS[:] = [model_id for model_id in system.COLD_IDS if model_id in chosen_ids]
-        chosen = [name for name in chosen if name in ("warm", "cold", "engines")]
+        chosen = [name for name in chosen if name in ("warm", "cold", "engines", "adapter_switch")]
     os.environ["MODELS_DIR"] = str(real_size.ensure_all(calls.IDS))
     calls.write_input_files()
     calls.use_fixed_length_cache()

@@ -22,7 +22,8 @@ def catalog_rows() -> list[list[Any]]:
         entry = loaded.get(spec.id)
         state = ([True, entry["device"], entry["engine"], entry["dtype"], round(entry["bytes"] / 1e6, 1),
                   entry["load_seconds"], entry["hits"], entry["last_used"]] if entry else [False] + [""] * 7)
-        rows.append([spec.task, spec.label, spec.id, *state])
+        task = f"{spec.task} (helper)" if spec.helper else spec.task  # e.g. MMS-LID, which MMS-1b-all calls
+        rows.append([task, spec.label, spec.id, *state])
     return rows
 
 

@@ -152,6 +152,25 @@ def test_transcribe(client: Client, model: str | None, language: str) -> None:
     assert sorted(Path(path).suffix for path in subtitles) == [".srt", ".vtt"]
 
 
+@pytest.mark.parametrize(("model", "language", "task"), [
+    ("facebook/mms-1b-all", "auto", "transcribe"),
+    ("facebook/mms-1b-all", "Swahili", "transcribe"),
+    ("facebook/wav2vec2-xls-r-300m-21-to-en", "auto", "translate"),
+])
+def test_transcribe_in_many_languages(client: Client, model: str, language: str, task: str) -> None:
+    text, detected, segments, subtitles, result = client.predict(
+        audio=handle_file(ASSETS / "audio" / "sw.wav"), model=model, language=language, task=task,
+        api_name="/transcribe")
+    assert result["model"] == model and result["text"] == text
+    if model == "facebook/mms-1b-all" and language == "auto":  # MMS-LID chose the language
+        assert len(result["language_candidates"]) == 3 and 0 < result["language_probability"] <= 1
+        assert f"({result['language_probability']:.0%}; heard: " in detected  # the name, then MMS-LID's odds
+    elif model == "facebook/mms-1b-all":
+        assert result["language"] == "swh" and detected == "Swahili"
+    else:
+        assert result["language"] is None and result["language_candidates"] == []
+
+
 @pytest.mark.parametrize(("model", "voice"), [(None, None), ("facebook/mms-tts-eng", None),
                                               ("suno/bark", "v2/fr_speaker_1")])
 def test_synthesize_speech(client: Client, model: str | None, voice: str | None) -> None:

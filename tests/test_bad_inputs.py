@@ -274,6 +274,13 @@ def test_unknown_model_and_language(client: Client) -> None:
                                   api_name="/translate"), "Unknown source language")
     expect(lambda: client.predict(audio=handle_file(SPEECH), model="openai/whisper-base", language="Elvish",
                                   api_name="/transcribe"), "does not know the language")
+    expect(lambda: client.predict(audio=handle_file(SPEECH), model="facebook/mms-1b-all", language="Elvish",
+                                  api_name="/transcribe"), "ISO 639-3 code such as swh")
+    expect(lambda: client.predict(audio=handle_file(SPEECH), model="facebook/wav2vec2-xls-r-300m-21-to-en",
+                                  task="transcribe", api_name="/transcribe"), "only translates speech into English")
+    # MMS-LID is a helper of MMS-1b-all, not a transcription model.
+    expect(lambda: client.predict(audio=handle_file(SPEECH), model="facebook/mms-lid-126", api_name="/transcribe"),
+           "Unknown model")
 
 
 def test_user_text_is_not_echoed_as_html(client: Client) -> None:

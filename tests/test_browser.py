@@ -128,6 +128,25 @@ def test_a_webcam_recording_is_classified(page, app_url: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / "webcam_recording.png"), full_page=True)
 
 
+def test_mms_language_menu_is_searched_by_name(page) -> None:
+    panel = open_tab(page, "Speech", "Speech recognition")
+    model = panel.get_by_label("Model")
+    model.click()
+    page.get_by_role("option", name="MMS-1b-all (965M)").click()
+    language = panel.get_by_label("Language").first  # the menu; the second "Language" box shows the result
+    language.click()
+    language.fill("")
+    language.press_sequentially("swahi")  # a thousand languages: typing narrows them
+    page.get_by_role("option", name="Swahili (swh)").click()
+    panel.locator("button.gallery-item").nth(3).click()  # sw.wav
+    page.wait_for_timeout(1500)
+    panel.get_by_role("button", name="Transcribe", exact=True).click()
+    panel.get_by_text("facebook/mms-1b-all").first.wait_for(timeout=TIMEOUT_MS)
+    assert page.locator(".toast-body.error").count() == 0
+    assert panel.get_by_label("Language").nth(1).input_value() == "Swahili"
+    page.screenshot(path=str(SCREENSHOTS / "speech_recognition_mms.png"), full_page=True)
+
+
 def test_models_tab_shows_the_loaded_models(page) -> None:
     panel = open_tab(page, "Models")
     panel.get_by_role("button", name="Refresh").click()

@@ -13,10 +13,11 @@ from pathlib import Path
 import transformers
 
 from backend.catalog import CATALOG
-from tests.tiny_models import audio_text, captioning, documents, text, video, vision
+from tests.tiny_models import audio_text, captioning, documents, multilingual_speech, text, video, vision
 
 BUILDERS: dict[str, Callable[[Path], None]] = {**vision.BUILDERS, **captioning.BUILDERS, **video.BUILDERS,
-                                               **audio_text.BUILDERS, **text.BUILDERS, **documents.BUILDERS}
+                                               **audio_text.BUILDERS, **multilingual_speech.BUILDERS,
+                                               **text.BUILDERS, **documents.BUILDERS}
 # Written at the top of every folder of tiny models: the app shows a notice that outputs are random when its
 # MODELS_DIR holds this file (backend/models.py, RANDOM_WEIGHTS_MARKER).
 MARKER = "RANDOM_WEIGHTS"
