@@ -1,6 +1,10 @@
 """The app: one tab per task plus a Models tab, all served by one shared model backend.
 
     python app.py [--host 0.0.0.0] [--port 7860] [--share] [--models-dir DIR] [--preload defaults] [--device cpu]
+                  [--no-mcp]
+
+Beside the UI the same server offers every task as an MCP tool (/gradio_api/mcp/) and OpenAI-compatible audio
+routes (/v1/audio/*): see api/.
 
 `demo` is module level so `gradio app.py` (reload mode) and Hugging Face Spaces find it.
 """
@@ -12,13 +16,20 @@ import threading
 
 import gradio as gr
 
+import api
 from backend import models
 from backend.catalog import CATALOG, TASKS, default_model
-from backend.limits import MAX_AUDIO_BYTES, MAX_IMAGE_BYTES
+from backend.engines import ENGINES
+from backend.limits import MAX_AUDIO_BYTES, MAX_IMAGE_BYTES, MAX_VIDEO_BYTES
+from backend.versions import versions_line
 from demos import (
+    answer_document,
+    caption_image,
     classify_image,
+    classify_video,
     detect_objects,
     estimate_depth,
+    fill_mask,
     segment_image,
     synthesize_speech,
     transcribe,
@@ -33,7 +44,7 @@ TITLE = "Multi-task model demo"
 # Requests waiting for the model queue beyond this are turned away with "busy, try again" instead of piling up.
 QUEUE_SIZE = int(os.environ.get("APP_QUEUE_SIZE", "32"))
 # Uploads larger than the largest input we accept are refused by gradio before they reach the disk.
-MAX_FILE_SIZE = max(MAX_IMAGE_BYTES, MAX_AUDIO_BYTES)
+MAX_FILE_SIZE = max(MAX_IMAGE_BYTES, MAX_AUDIO_BYTES, MAX_VIDEO_BYTES)
 # gradio's cache of uploads and outputs: checked every 30 minutes, files older than an hour deleted.
 DELETE_CACHE = (1800, 3600)
 # Settings every launch uses, here and in the tests.
@@ -41,6 +52,8 @@ LAUNCH_SETTINGS = {
     "max_file_size": MAX_FILE_SIZE,
     "show_error": False,  # only gr.Error messages reach users; anything else is logged with a request id
     "enable_monitoring": False,  # gradio would otherwise serve a public /monitoring page
+    # Every public event is also an MCP tool (api/mcp_tools.py); APP_MCP=0 or --no-mcp turns it off.
+    "mcp_server": os.environ.get("APP_MCP", "1").strip() != "0",
 }
 # Tabs grouped by what the user brings: (group, [(tab label, task name, the tab's Blocks)]). The task name is the
 # tab's id, so `?tab=<task>` in the URL opens that tab (e.g. /?tab=translate).
@@ -50,9 +63,17 @@ GROUPS = [
         ("Object detection", "detect_objects", detect_objects.demo),
         ("Segmentation", "segment_image", segment_image.demo),
         ("Depth", "estimate_depth", estimate_depth.demo),
+        ("Captioning", "caption_image", caption_image.demo),
+    ]),
+    ("Video", [
+        ("Video classification", "classify_video", classify_video.demo),
     ]),
     ("Text", [
         ("Translation", "translate", translate.demo),
+        ("Masked words", "fill_mask", fill_mask.demo),
+    ]),
+    ("Documents", [
+        ("Document questions", "answer_document", answer_document.demo),
     ]),
     ("Speech", [
         ("Speech recognition", "transcribe", transcribe.demo),
@@ -77,9 +98,17 @@ def open_linked_tab(request: gr.Request) -> list[gr.Tabs]:
     return [gr.Tabs(selected=group), *inner]
 
 
+def show_random_weights_notice() -> gr.Markdown:
+    """A warning above the tabs when the models have random weights (the offline tiny-model demo)."""
+    return gr.Markdown("**These models have random weights** (tiny test checkpoints): every output is random. "
+                       "Use it to try the interface; run without --models-dir for the real models.",
+                       visible=models.random_weights())
+
+
 with gr.Blocks(title=TITLE, delete_cache=DELETE_CACHE) as demo:
     gr.Markdown(f"# {TITLE}\nState-of-the-art open models for images, video, text, documents and speech, one tab "
                 "per task. Each model is loaded on its first use and kept for the next request.")
+    random_weights_notice = gr.Markdown(visible=False)
     inner_tabs = {}
     with gr.Tabs() as group_tabs:
         for group, tabs in GROUPS:
@@ -91,9 +120,20 @@ with gr.Blocks(title=TITLE, delete_cache=DELETE_CACHE) as demo:
                     for label, tab_id, tab in tabs:
                         with gr.Tab(label, id=tab_id):
                             tab.render()
+    demo.load(show_random_weights_notice, outputs=random_weights_notice, api_visibility="private", queue=False,
+              show_progress="hidden")
     demo.load(open_linked_tab, outputs=[group_tabs, *(inner_tabs[group] for group in NESTED_GROUPS)],
               api_visibility="private", queue=False, show_progress="hidden")
 demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=1)
+api.mcp_tools.free_text_menus(demo)  # menus that take typed values ("French") are plain strings for API clients
+
+
+def launch_settings(mcp_server: bool | None = None) -> dict:
+    """LAUNCH_SETTINGS plus the API surfaces (MCP fitting, /v1 routes, API key), fresh for each launch."""
+    settings = {**LAUNCH_SETTINGS, "app_kwargs": api.app_kwargs(demo)}
+    if mcp_server is not None:
+        settings["mcp_server"] = mcp_server
+    return settings
 
 
 def preload_models(which: str) -> None:
@@ -118,6 +158,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="load models at start-up, in the background")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default=None,
                         help="force a device (default: APP_DEVICE or automatic)")
+    parser.add_argument("--engine", choices=list(ENGINES), default=None,
+                        help="inference engine for M2M100: auto (CTranslate2 when installed), torch or ctranslate2 "
+                             "(default: APP_ENGINE or auto)")
+    parser.add_argument("--no-mcp", action="store_true", help="do not serve the tasks as MCP tools (APP_MCP=0)")
     return parser.parse_args(argv)
 
 
@@ -127,12 +171,16 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.models_dir:
         os.environ["MODELS_DIR"] = os.path.abspath(args.models_dir)
+    if args.engine:
+        os.environ["APP_ENGINE"] = args.engine
     if args.device:
         models.configure(args.device)
+    logger.info("Starting on %s with %s", models.CACHE.status()["device_name"], versions_line())
     preload = "defaults" if spaces is not None and args.preload == "none" else args.preload  # ZeroGPU: warm start
     if preload != "none":
         threading.Thread(target=preload_models, args=(preload,), daemon=True).start()
-    demo.launch(server_name=args.host, server_port=args.port, share=args.share, **LAUNCH_SETTINGS)
+    demo.launch(server_name=args.host, server_port=args.port, share=args.share,
+                **launch_settings(mcp_server=False if args.no_mcp else None))
 
 
 if __name__ == "__main__":

@@ -11,3 +11,6 @@ speak() {  # voice, file, sentence
 speak en en.wav "The weather is lovely today. Shall we take a walk along the river after lunch?"
 speak fr fr.wav "Bonjour à tous. Le marché ouvre à huit heures et ferme à midi."
 speak de de.wav "Guten Morgen. Der Zug nach Berlin fährt heute zwanzig Minuten später ab."
+# Languages Whisper knows poorly (Swahili) or not at all (Guarani), for MMS-1b-all and MMS-LID.
+speak sw sw.wav "Habari za asubuhi. Soko linafunguliwa saa mbili asubuhi na kufungwa saa sita mchana."
+speak gn gn.wav "Mba'éichapa. Iporã, aguyje. Che réra Maria."

@@ -5,13 +5,17 @@ decoded: an image's pixel count from its header, an audio file's duration from i
 """
 
 import io
+import math
 import os
+import threading
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pypdfium2 as pdfium
 import soundfile
 import soxr
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
@@ -21,13 +25,16 @@ from backend.limits import (
     IMAGE_FORMATS,
     MAX_AUDIO_BYTES,
     MAX_AUDIO_SECONDS,
+    MAX_DOCUMENT_BYTES,
     MAX_IMAGE_ASPECT,
     MAX_IMAGE_BYTES,
     MAX_IMAGE_PIXELS,
     MAX_ITEM_CHARS,
     MAX_ITEMS,
+    MAX_PDF_PAGES,
     MIN_AUDIO_SECONDS,
     MIN_IMAGE_SIDE,
+    PDF_RENDER_DPI,
 )
 
 # Our own pixel check runs first with a clear message; Pillow's bomb check stays on as a second guard.
@@ -139,6 +146,89 @@ def to_rgb(picture: Image.Image) -> Image.Image:
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(background, rgba).convert("RGB")
     return picture.convert("RGB")
+
+
+# --- documents ------------------------------------------------------------------------------------------------
+
+_DOCUMENT_HINT = "upload a PDF or a page image (PNG, JPEG, TIFF)"
+POINTS_PER_INCH = 72  # PDF page sizes are in points
+# pdfium is not thread-safe: one document is opened, counted and rendered at a time, process-wide.
+_PDFIUM_LOCK = threading.Lock()
+
+
+@dataclass
+class Document:
+    """The first pages of a document as RGB images, and how many pages the file has."""
+
+    pages: list[Image.Image]
+    page_count: int  # pages in the file (1 for an image); may exceed len(pages)
+
+
+def load_document(document: ImageInput | None, max_pages: int) -> Document:
+    """A PDF's first `max_pages` pages rendered, or an image as one page, after the size and page-count checks."""
+    if document is None:
+        raise InputError(f"Upload a document first: {_DOCUMENT_HINT}.")
+    if isinstance(document, Image.Image | np.ndarray):
+        return Document(pages=[load_image(document)], page_count=1)
+    data = read_limited(document, MAX_DOCUMENT_BYTES, "document")
+    if not data:
+        raise InputError(f"The document file is empty; {_DOCUMENT_HINT}.")
+    if b"%PDF-" in data[:1024]:  # the PDF header may follow a little junk; readers look in the first 1 KB
+        return render_pdf(data, max_pages)
+    try:
+        Image.open(io.BytesIO(data), formats=list(IMAGE_FORMATS))  # the header only, to tell "not a document"
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        raise InputError(f"The file is neither a PDF nor an image; {_DOCUMENT_HINT}.") from error
+    except Image.DecompressionBombError as error:
+        raise InputError(pixel_message()) from error
+    return Document(pages=[load_image(data)], page_count=1)
+
+
+def render_pdf(data: bytes, max_pages: int) -> Document:
+    """The first `max_pages` pages of a PDF as images; the page count is checked before any page is rendered."""
+    with _PDFIUM_LOCK:
+        try:
+            pdf = pdfium.PdfDocument(data)
+        except pdfium.PdfiumError as error:
+            raise InputError("The PDF could not be opened: it is damaged, or protected by a password. Save it again "
+                             "without a password (or as page images) and upload that.") from error
+        try:
+            count = len(pdf)  # from the document's page tree; no page is parsed
+            if count == 0:
+                raise InputError(f"The PDF has no pages; {_DOCUMENT_HINT}.")
+            if count > MAX_PDF_PAGES:
+                raise InputError(f"The PDF has {count:,} pages; the limit is {MAX_PDF_PAGES:,}. Save the pages you "
+                                 "want to ask about as a shorter PDF and upload that.")
+            pages = [render_page(pdf[index]) for index in range(min(count, max_pages))]
+        except pdfium.PdfiumError as error:
+            raise InputError("A page of the PDF could not be rendered: the file is damaged. Save it again (or as "
+                             "page images) and upload that.") from error
+        finally:
+            pdf.close()
+    return Document(pages=pages, page_count=count)
+
+
+def render_scale(width_pt: float, height_pt: float) -> float:
+    """Pixels per point: PDF_RENDER_DPI, lowered where needed so the page stays under MAX_IMAGE_PIXELS."""
+    if not (width_pt > 0 and height_pt > 0):
+        raise InputError("A page of the PDF has no size; the file is damaged. Save it again and upload that.")
+    scale = PDF_RENDER_DPI / POINTS_PER_INCH
+    if width_pt * height_pt * scale**2 > MAX_IMAGE_PIXELS:
+        scale = math.sqrt(MAX_IMAGE_PIXELS / (width_pt * height_pt)) * 0.999  # rounding must not tip it over
+    return scale
+
+
+def render_page(page: pdfium.PdfPage) -> Image.Image:
+    """One PDF page as an RGB image on white, at the bounded scale, after the side and aspect checks."""
+    width_pt, height_pt = page.get_size()
+    scale = render_scale(width_pt, height_pt)
+    check_image_size(max(1, round(width_pt * scale)), max(1, round(height_pt * scale)))
+    bitmap = page.render(scale=scale)  # white background; the page's /Rotate applied
+    try:
+        return bitmap.to_pil().convert("RGB")
+    finally:
+        bitmap.close()
+        page.close()
 
 
 # --- audio ----------------------------------------------------------------------------------------------------

@@ -56,6 +56,12 @@ WHISPER_LANGUAGES: tuple[str, ...] = (
 # Whisper large-v3 and its turbo variant add Cantonese.
 WHISPER_V3_LANGUAGES: tuple[str, ...] = WHISPER_LANGUAGES + ("yue",)
 
+# The 21 source languages of facebook/wav2vec2-xls-r-300m-21-to-en (CoVoST 2, X -> English).
+XLS_R_21_TO_EN_LANGUAGES: tuple[str, ...] = (
+    "fr", "de", "es", "ca", "it", "ru", "zh", "pt", "fa", "et", "mn", "nl", "tr", "ar", "sv", "lv", "sl", "ta",
+    "ja", "id", "cy",
+)
+
 # The languages Bark ships voice presets for ("v2/<code>_speaker_<0-9>").
 BARK_VOICE_LANGUAGES: tuple[str, ...] = (
     "en", "de", "es", "fr", "hi", "it", "ja", "ko", "pl", "pt", "ru", "tr", "zh",

@@ -25,17 +25,19 @@ from typing import Any
 
 import torch
 
-from backend import compute
-from backend.catalog import CATALOG, ModelSpec, find_model
-from backend.errors import ModelUnavailableError, ResourceExhaustedError
+from backend import compute, engines, hub
+from backend.catalog import CATALOG, ModelSpec, find_model, set_serving_device
+from backend.errors import MissingPackageError, ModelUnavailableError, ResourceExhaustedError, missing_package_message
 
 logger = logging.getLogger(__name__)
 
-# The transformers class that loads each family's model; the processor always comes from AutoProcessor.
+# The transformers class that loads each family's model; the processor comes from AutoProcessor unless
+# PROCESSOR_PARTS_BY_FAMILY says otherwise.
 MODEL_CLASS_BY_FAMILY: dict[str, str] = {
     "clip": "AutoModelForZeroShotImageClassification",
     "align": "AutoModelForZeroShotImageClassification",
     "altclip": "AutoModelForZeroShotImageClassification",
+    "vit": "AutoModelForImageClassification",
     "detr": "AutoModelForObjectDetection",
     "owlvit": "AutoModelForZeroShotObjectDetection",
     "owlv2": "AutoModelForZeroShotObjectDetection",
@@ -43,11 +45,28 @@ MODEL_CLASS_BY_FAMILY: dict[str, str] = {
     "glpn": "AutoModelForDepthEstimation",
     "dpt": "AutoModelForDepthEstimation",
     "depth_anything": "AutoModelForDepthEstimation",
+    "git": "AutoModelForCausalLM",
+    "videomae": "AutoModelForVideoClassification",
     "m2m100": "AutoModelForSeq2SeqLM",
+    "xlm_roberta": "AutoModelForMaskedLM",
+    "xlm": "AutoModelForMaskedLM",
+    "layoutlm": "AutoModelForDocumentQuestionAnswering",
+    "donut": "VisionEncoderDecoderModel",
     "whisper": "AutoModelForSpeechSeq2Seq",
     "wav2vec2": "AutoModelForCTC",
+    "mms": "AutoModelForCTC",  # wav2vec2 CTC with per-language adapters
+    "mms_lid": "AutoModelForAudioClassification",
+    "xls_r_translation": "AutoModelForSpeechSeq2Seq",  # SpeechEncoderDecoderModel: XLS-R encoder, MBart decoder
     "bark": "AutoModelForTextToWaveform",
     "vits": "AutoModelForTextToWaveform",
+}
+
+# Checkpoints without a combined processor that AutoProcessor can load: the parts to load instead. MMS-LID has a
+# feature extractor only (AutoProcessor would look for a tokenizer); in transformers 5 the XLS-R speech translation
+# checkpoint's Speech2Text2Processor is gone and AutoProcessor gives only its MBart-50 tokenizer.
+PROCESSOR_PARTS_BY_FAMILY: dict[str, tuple[str, ...]] = {
+    "mms_lid": ("feature_extractor",),
+    "xls_r_translation": ("feature_extractor", "tokenizer"),
 }
 
 # Fraction of the device's memory the default budget allows for model weights; the rest is for activations,
@@ -72,6 +91,14 @@ class LoadedModel:
     hits: int = 0  # `get` calls served without loading
     # Per-model memo for task code (e.g. text embeddings of zero-shot labels); dropped with the model.
     memo: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class SpeechProcessor:
+    """A feature extractor and a tokenizer loaded side by side, for checkpoints without a combined processor."""
+
+    feature_extractor: Any
+    tokenizer: Any
 
 
 def parse_bytes(text: str) -> int:
@@ -129,13 +156,25 @@ def local_model_folder(model_id: str) -> Path | None:
     return folder if folder.is_dir() else None
 
 
+# A file of this name at the top of MODELS_DIR says its models have random weights (tests/tiny_models writes it).
+RANDOM_WEIGHTS_MARKER = "RANDOM_WEIGHTS"
+
+
+def random_weights() -> bool:
+    """Whether MODELS_DIR holds tiny random-weight models (so outputs mean nothing)."""
+    models_dir = os.environ.get("MODELS_DIR", "").strip()
+    return bool(models_dir) and (Path(models_dir).expanduser() / RANDOM_WEIGHTS_MARKER).is_file()
+
+
 def hub_offline() -> bool:
     """Whether the Hub may not be contacted (`HF_HUB_OFFLINE`, read now rather than at import)."""
     return os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in {"1", "ON", "YES", "TRUE"}
 
 
-def model_bytes(model: torch.nn.Module) -> int:
-    """Bytes held by a model's parameters and buffers."""
+def model_bytes(model: Any) -> int:
+    """Bytes held by a model's parameters and buffers (for another engine's model: the size it reports)."""
+    if not isinstance(model, torch.nn.Module):
+        return int(model.bytes)
     tensors = list(model.parameters()) + list(model.buffers())
     return sum(tensor.numel() * tensor.element_size() for tensor in tensors)
 
@@ -185,12 +224,25 @@ def load_from_pretrained(spec: ModelSpec, device: torch.device, dtype: torch.dty
 
     folder = local_model_folder(spec.id)
     source = str(folder) if folder else spec.id
-    options = {"trust_remote_code": False, "local_files_only": folder is not None or hub_offline()}
+    local_only = folder is not None or hub_offline() or not _hub_needed_and_reachable(spec.id)
+    options = {"trust_remote_code": False, "local_files_only": local_only}
+    if engines.wants_ctranslate2(spec):
+        try:
+            return load_with_ctranslate2(spec, device, source, options)
+        except Exception as error:
+            if engines.engine_setting() == "ctranslate2" or is_out_of_memory(error):
+                raise ModelUnavailableError(f"The model {spec.id} could not be prepared for CTranslate2 "
+                                            f"({type(error).__name__}); set APP_ENGINE=auto or torch.") from error
+            logger.warning("CTranslate2 cannot run %s (%s: %s); it runs on torch instead", spec.id,
+                           type(error).__name__, error)
     model_class = getattr(transformers, MODEL_CLASS_BY_FAMILY[spec.family])
     try:
         with _FROM_PRETRAINED_LOCK:
-            processor = transformers.AutoProcessor.from_pretrained(source, **options)
+            processor = load_processor(spec.family, source, options)
             model = model_class.from_pretrained(source, dtype=dtype, use_safetensors=True, **options)
+    except ImportError as error:  # the model's code needs a package this server lacks (OWLv2 and scipy, say)
+        logger.exception("Loading %s needs a missing package", spec.id)
+        raise MissingPackageError(missing_package_message(error, what=f"The model {spec.id}")) from error
     except Exception as error:
         if is_out_of_memory(error):
             raise
@@ -198,6 +250,60 @@ def load_from_pretrained(spec: ModelSpec, device: torch.device, dtype: torch.dty
     model.to(device)
     model.eval()
     return model, processor
+
+
+def load_with_ctranslate2(spec: ModelSpec, device: torch.device, source: str,
+                          options: dict[str, Any]) -> tuple[Any, Any]:
+    """The CTranslate2 model (converted from the checkpoint folder on first use) and the checkpoint's processor."""
+    import transformers
+    from huggingface_hub import snapshot_download
+
+    from backend.engines import ctranslate2_models
+
+    folder = Path(source) if Path(source).is_dir() else Path(
+        snapshot_download(spec.id, local_files_only=options["local_files_only"]))
+    with _FROM_PRETRAINED_LOCK:  # the conversion runs from_pretrained too
+        processor = transformers.AutoProcessor.from_pretrained(str(folder), **options)
+        model = ctranslate2_models.load_translator(spec.id, folder, device.type, compute.torch_threads())
+    return model, processor
+
+
+def engine_of(loaded: "LoadedModel") -> tuple[str, str]:
+    """Which engine runs a loaded model and at what precision, e.g. ("ctranslate2", "int8") or ("torch", "float32")."""
+    from backend.engines.ctranslate2_models import CTranslate2Model
+
+    if isinstance(loaded.model, CTranslate2Model):
+        return "ctranslate2", loaded.model.compute_type
+    return "torch", str(loaded.dtype).removeprefix("torch.")
+
+
+def _hub_needed_and_reachable(model_id: str) -> bool:
+    """True when the Hub can be asked for the model; False when it is cached and the Hub cannot be reached.
+
+    Raises ModelUnavailableError at once when the model is on no disk and the Hub cannot be reached, instead of
+    letting huggingface_hub retry for minutes.
+    """
+    if hub.reachable():
+        return True
+    if _cached_snapshot(model_id) is not None:
+        return False  # in the Hub cache: load it from there without asking the Hub
+    raise ModelUnavailableError(
+        f"The Hugging Face Hub ({hub.endpoint()}) cannot be reached from this server, and the model {model_id} is "
+        f"not in its local cache. Check the network connection, or put the model's files in "
+        f"MODELS_DIR/{model_id}/ (hf download {model_id} on a machine with network), then try again.")
+
+
+def load_processor(family: str, source: str, options: dict[str, Any]) -> Any:
+    """AutoProcessor's processor, or the parts PROCESSOR_PARTS_BY_FAMILY names (one alone, or a SpeechProcessor)."""
+    import transformers
+
+    parts = PROCESSOR_PARTS_BY_FAMILY.get(family)
+    if parts is None:
+        return transformers.AutoProcessor.from_pretrained(source, **options)
+    feature_extractor = transformers.AutoFeatureExtractor.from_pretrained(source, **options)
+    if parts == ("feature_extractor",):
+        return feature_extractor
+    return SpeechProcessor(feature_extractor, transformers.AutoTokenizer.from_pretrained(source, **options))
 
 
 def _unavailable_message(model_id: str, error: Exception, from_folder: bool) -> str:
@@ -250,6 +356,7 @@ class ModelCache:
         self.measure = measure  # bytes of a loaded model
         self.estimate = estimate  # bytes a model will take once loaded, before loading it; None if unknown
         self.device = device or pick_device()
+        set_serving_device(self.device.type)  # defaults follow the device (MMS-TTS on CPU, Bark small on GPU)
         self.dtype = pick_dtype(self.device)
         self.budget_bytes = budget_bytes if budget_bytes is not None else default_budget_bytes(self.device)
         self._models: OrderedDict[str, LoadedModel] = OrderedDict()  # least recently used first
@@ -303,7 +410,8 @@ class ModelCache:
                     "task": loaded.spec.task,
                     "label": loaded.spec.label,
                     "device": str(loaded.device),
-                    "dtype": str(loaded.dtype).removeprefix("torch."),
+                    "dtype": engine_of(loaded)[1],
+                    "engine": engine_of(loaded)[0],
                     "bytes": loaded.bytes,
                     "load_seconds": round(loaded.load_seconds, 3),
                     "last_used": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(loaded.last_used)),

@@ -1,7 +1,9 @@
 """Translation between any two of M2M100's 100 languages.
 
 transformers 5 has no translation pipeline: the text is tokenized with the source language set, and `generate`
-is forced to start with the target language token. Text longer than a piece the model handles well is split by
+is forced to start with the target language token. Under CTranslate2 (backend/engines) the same tokens go to
+`Translator.translate_batch` with the target language token as the decoder's prefix, with the same beams and
+length bound. Text longer than a piece the model handles well is split by
 paragraph, then sentence, translated in batches, and joined back in order. Requests that arrive while the device
 is busy are translated together with others for the same model and language pair (backend/compute.py).
 """
@@ -9,6 +11,8 @@ is busy are translated together with others for the same model and language pair
 from collections.abc import Hashable
 from dataclasses import asdict, dataclass
 from typing import Any
+
+import torch
 
 from backend import compute, inputs, models
 from backend.catalog import ModelSpec, resolve_model
@@ -36,9 +40,11 @@ class TranslationResult:
     source_language: str
     target_language: str
     translation: str
+    engine: str = "torch"  # "torch" or "ctranslate2"
+    precision: str = "float32"  # the weights' dtype or CTranslate2 compute type, e.g. "int8"
 
     def to_json(self) -> dict[str, Any]:
-        """The API's JSON form: {"model", "source_language", "target_language", "translation"}."""
+        """The API's JSON form: source and target language codes, the translation, engine and precision."""
         return asdict(self)
 
 
@@ -58,8 +64,9 @@ def translate(text: str, source_language: str, target_language: str, model: str 
     for pieces in paragraphs:
         lines.append(separator.join(translated[start : start + len(pieces)]))
         start += len(pieces)
+    engine, precision = models.engine_of(loaded)
     return TranslationResult(model=spec.id, source_language=source, target_language=target,
-                             translation="\n".join(lines))
+                             translation="\n".join(lines), engine=engine, precision=precision)
 
 
 def language_code(language: str | None, spec: ModelSpec, role: str) -> str:
@@ -99,6 +106,9 @@ def translate_pieces(loaded: models.LoadedModel, pieces: list[str], source: str,
     results: list[str] = []
     for start in range(0, len(pieces), BATCH_SIZE):
         batch = pieces[start : start + BATCH_SIZE]
+        if not isinstance(loaded.model, torch.nn.Module):
+            results.extend(translate_batch_ctranslate2(loaded, batch, source, target))
+            continue
         # `src_lang` is state on the shared tokenizer: it is set and used under the device lock, like the model.
         with compute.model_work():
             tokenizer.src_lang = source
@@ -109,10 +119,35 @@ def translate_pieces(loaded: models.LoadedModel, pieces: list[str], source: str,
                 forced_bos_token_id=tokenizer.get_lang_id(target),
                 max_new_tokens=MAX_TRANSLATION_NEW_TOKENS,
             )
-        # Language tokens are dropped by id: transformers 5.23's M2M100Tokenizer does not always register them
-        # as special tokens, so skip_special_tokens alone can leave "__en__" in the text.
-        language_ids = set(tokenizer.lang_code_to_id.values())
-        rows = [[token for token in row.tolist() if token not in language_ids] for row in generated]
-        results.extend(text.strip() for text in tokenizer.batch_decode(rows, skip_special_tokens=True))
+        results.extend(decode(tokenizer, generated.tolist()))
     return results
+
+
+def translate_batch_ctranslate2(loaded: models.LoadedModel, batch: list[str], source: str, target: str) -> list[str]:
+    """One batch through CTranslate2: the torch path's tokens, beams and length bound, on its Translator."""
+    tokenizer = loaded.processor
+    generation = loaded.model.generation  # the checkpoint's generation config, as generate uses it
+    beams = int(generation.get("num_beams", 1))
+    with compute.model_work():
+        tokenizer.src_lang = source
+        encoded = tokenizer(batch, truncation=True, max_length=MAX_PIECE_TOKENS * 2)["input_ids"]
+        sources = [tokenizer.convert_ids_to_tokens(ids) for ids in encoded]
+        outputs = loaded.model.runner.translate_batch(
+            sources,
+            target_prefix=[[f"__{target}__"]] * len(batch),
+            beam_size=beams,
+            # The prefix counts as one of the decoded tokens, as the forced language token does for generate.
+            max_decoding_length=int(generation.get("max_new_tokens", MAX_TRANSLATION_NEW_TOKENS)),
+            min_decoding_length=int(generation.get("min_new_tokens", 0)),
+        )
+    return decode(tokenizer, [tokenizer.convert_tokens_to_ids(output.hypotheses[0]) for output in outputs])
+
+
+def decode(tokenizer: Any, rows: list[list[int]]) -> list[str]:
+    """Token ids to text, without special or language tokens."""
+    # Language tokens are dropped by id: transformers 5's M2M100Tokenizer does not always register them as
+    # special tokens, so skip_special_tokens alone can leave "__en__" in the text.
+    language_ids = set(tokenizer.lang_code_to_id.values())
+    rows = [[token for token in row if token not in language_ids] for row in rows]
+    return [text.strip() for text in tokenizer.batch_decode(rows, skip_special_tokens=True)]
 

@@ -5,8 +5,8 @@
 - naive: a transformers pipeline (or from_pretrained + generate where there is no pipeline for the task) built
   inside every request, on the same files.
 
-Generation lengths are fixed so that every way does the same work: NEW_TOKENS for M2M100 (with its 5 beams) and
-Whisper, BARK_SEMANTIC_TOKENS for Bark's semantic stage (its coarse and fine stages follow from it).
+Generation lengths are fixed so that every way does the same work: NEW_TOKENS for M2M100 (with its 5 beams),
+Whisper and GIT's caption, BARK_SEMANTIC_TOKENS for Bark's semantic stage (its coarse and fine stages follow from it).
 """
 
 import functools
@@ -20,16 +20,23 @@ import torch
 from PIL import Image
 
 from backend import (
+    answer_document,
+    caption_image,
     classify_image,
+    classify_video,
     detect_objects,
     estimate_depth,
+    fill_mask,
+    inputs,
     models,
+    ocr,
     segment_image,
     synthesize_speech,
     transcribe,
     translate,
 )
 from backend.catalog import ModelSpec
+from backend.video import even_indices, probe_video, read_frames
 from bench import real_size
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,27 +44,54 @@ NEW_TOKENS = 34  # generated tokens per M2M100 piece and per Whisper window
 BARK_SEMANTIC_TOKENS = 32  # Bark semantic tokens (~0.6 s of speech); the other stages follow
 LABELS = ["a cat", "a dog", "a car"]
 TEXT = "The museum opens at nine in the morning and closes at six in the evening."  # 74 characters
+MASKED_TEXT = TEXT.replace("morning", "<mask>")
 RATE = 16_000  # Hz
 PHOTO = Image.open(ROOT / "assets" / "images" / "chelsea.jpg").convert("RGB").resize((640, 480))
 SPEECH_30S = np.random.default_rng(0).normal(0, 0.1, 30 * RATE).astype(np.float32)  # noise: the models are random
+DOCUMENT_FILE = ROOT / "assets" / "documents" / "invoice.png"  # one A4 page at 150 DPI, 95 OCR words
+QUESTION = "What is the total due?"
 PHOTO_FILE = real_size.CACHE / "inputs" / "photo-640x480.jpg"
 SPEECH_30S_FILE = real_size.CACHE / "inputs" / "noise-30s.wav"
+# The juggling cartoon of assets/video/ drawn at 640x480 for 5 s at 25 fps (125 frames), H.264.
+CLIP_FILE = real_size.CACHE / "inputs" / "juggling-640x480-5s.mp4"
 
 # Every model the benchmark covers, in the order of the report.
 IDS = [
     "openai/clip-vit-large-patch14",
+    "google/vit-base-patch16-224",
     "facebook/detr-resnet-50",
     "google/owlvit-base-patch32",
     "nvidia/segformer-b0-finetuned-ade-512-512",
     "vinvino02/glpn-nyu",
+    "microsoft/git-base-coco",
+    "MCG-NJU/videomae-base-finetuned-kinetics",
     "facebook/m2m100_418M",
+    "FacebookAI/xlm-roberta-base",
     "openai/whisper-base",
     "openai/whisper-small",
     "facebook/wav2vec2-base-960h",
+    "facebook/mms-1b-all",
+    "facebook/wav2vec2-xls-r-300m-21-to-en",
     "facebook/mms-tts-eng",
     "suno/bark-small",
+    "impira/layoutlm-document-qa",
 ]
-VISION_IDS = IDS[:5]
+VISION_IDS = IDS[:8]  # CLIP, ViT, DETR, OWL-ViT, SegFormer, GLPN, GIT, VideoMAE
+# Models that answer from OCR words: their rows leave Tesseract out (the same words for every call, read once) and
+# report its time apart, since OCR is the same work for any app and would hide what the app adds to the model.
+OCR_IDS = ["impira/layoutlm-document-qa"]
+
+
+@functools.cache
+def document_words() -> tuple[list[ocr.Word], tuple[int, int]]:
+    """The example invoice's OCR words and its page size in pixels, read once."""
+    page = inputs.load_document(str(DOCUMENT_FILE), max_pages=1).pages[0]
+    return ocr.read_words(page), page.size
+
+
+def ocr_call() -> Callable[[], object]:
+    """Tesseract on the example invoice, as the backend runs it per page (decoding included)."""
+    return lambda: ocr.read_words(inputs.load_document(str(DOCUMENT_FILE), max_pages=1).pages[0])
 
 
 def write_input_files() -> None:
@@ -65,11 +99,27 @@ def write_input_files() -> None:
     PHOTO_FILE.parent.mkdir(parents=True, exist_ok=True)
     PHOTO.save(PHOTO_FILE, quality=90)
     soundfile.write(SPEECH_30S_FILE, SPEECH_30S, RATE, subtype="PCM_16")
+    write_clip(CLIP_FILE, width=640, height=480, seconds=5)
+
+
+def write_clip(path: Path, width: int, height: int, seconds: int) -> None:
+    """The assets' juggling cartoon at another size and length, H.264 at 25 fps."""
+    import av
+
+    from assets.make_video_clip import FPS, draw_frame
+
+    with av.open(str(path), "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=FPS, options={"crf": "23"})
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for index in range(FPS * seconds):
+            picture = draw_frame(index / FPS).resize((width, height))
+            container.mux(stream.encode(av.VideoFrame.from_image(picture)))
+        container.mux(stream.encode())
 
 
 def fix_generation_length(model: torch.nn.Module, family: str) -> None:
     """Make every generate call of a random model produce exactly the fixed number of tokens."""
-    if family in ("m2m100", "whisper"):
+    if family in ("m2m100", "whisper", "git", "xls_r_translation"):
         fixed = {"min_new_tokens": NEW_TOKENS, "max_new_tokens": NEW_TOKENS}
     elif family == "bark":
         fixed = {"semantic_min_new_tokens": BARK_SEMANTIC_TOKENS, "semantic_max_new_tokens": BARK_SEMANTIC_TOKENS}
@@ -121,13 +171,26 @@ def model_call(model_id: str) -> Callable[[], object]:
     if model_id == "google/owlvit-base-patch32":
         inputs = on_device(processor(text=[LABELS], images=PHOTO, return_tensors="pt"), loaded)
         return lambda: model(**inputs)
-    if model_id in ("facebook/detr-resnet-50", "nvidia/segformer-b0-finetuned-ade-512-512", "vinvino02/glpn-nyu"):
+    if model_id in ("google/vit-base-patch16-224", "facebook/detr-resnet-50",
+                    "nvidia/segformer-b0-finetuned-ade-512-512", "vinvino02/glpn-nyu"):
         inputs = on_device(processor(images=PHOTO, return_tensors="pt"), loaded)
+        return lambda: model(**inputs)
+    if model_id == "microsoft/git-base-coco":  # a caption: [CLS] is the whole prompt
+        inputs = on_device(processor(images=PHOTO, return_tensors="pt"), loaded)
+        prompt = torch.tensor([[processor.tokenizer.cls_token_id]], device=loaded.device)
+        return lambda: model.generate(pixel_values=inputs["pixel_values"], input_ids=prompt, do_sample=False)
+    if model_id == "MCG-NJU/videomae-base-finetuned-kinetics":
+        info = probe_video(CLIP_FILE)
+        frames = read_frames(info, even_indices(info.frames, model.config.num_frames)).images
+        inputs = on_device(processor(frames, return_tensors="pt"), loaded)
         return lambda: model(**inputs)
     if model_id == "facebook/m2m100_418M":
         processor.src_lang = "en"
         inputs = on_device(processor(TEXT, return_tensors="pt"), loaded)
         return lambda: model.generate(**inputs, forced_bos_token_id=processor.get_lang_id("fr"))
+    if model_id == "FacebookAI/xlm-roberta-base":  # the full forward: scores at every position
+        inputs = on_device(processor(MASKED_TEXT, return_tensors="pt"), loaded)
+        return lambda: model(**inputs)
     if model_id.startswith("openai/whisper"):
         features = on_device(processor.feature_extractor(SPEECH_30S, sampling_rate=RATE, return_tensors="pt"),
                              loaded)["input_features"]
@@ -135,9 +198,25 @@ def model_call(model_id: str) -> Callable[[], object]:
     if model_id == "facebook/wav2vec2-base-960h":
         inputs = on_device(processor(SPEECH_30S, sampling_rate=RATE, return_tensors="pt"), loaded)
         return lambda: model(**inputs)
+    if model_id == "facebook/mms-1b-all":  # the English adapter, which the base weights carry
+        inputs = on_device(processor(SPEECH_30S, sampling_rate=RATE, return_tensors="pt"), loaded)
+        return lambda: model(**inputs)
+    if model_id == "facebook/wav2vec2-xls-r-300m-21-to-en":  # the same windows the backend cuts, in one batch
+        bounds = transcribe.window_bounds(len(SPEECH_30S), transcribe.XLS_R_WINDOW_SECONDS * RATE)
+        windows = [SPEECH_30S[start:end] for start, end in bounds]
+        inputs = on_device(processor.feature_extractor(windows, sampling_rate=RATE, padding=True,
+                                                       return_attention_mask=True, return_tensors="pt"), loaded)
+        return lambda: model.generate(**inputs, num_beams=1)
     if model_id == "suno/bark-small":
         inputs = on_device(processor(TEXT, voice_preset="v2/en_speaker_6", return_tensors="pt"), loaded)
         return lambda: model.generate(**inputs, do_sample=True)
+    if model_id == "impira/layoutlm-document-qa":
+        words, (width, height) = document_words()
+        windows = answer_document.layoutlm_features(
+            answer_document.prefix_space_tokenizer(loaded), QUESTION, [word.text for word in words],
+            [ocr.normalized_box(word.box, width, height) for word in words], answer_document.window_tokens(loaded))
+        features = [on_device(window, loaded) for window, _ in windows]
+        return lambda: [model(**window) for window in features]
     inputs = on_device(processor(TEXT, return_tensors="pt"), loaded)  # MMS-TTS
     return lambda: model(**inputs)
 
@@ -159,26 +238,71 @@ def on_device(inputs: Mapping[str, Any], loaded: models.LoadedModel) -> dict[str
 
 def backend_call(model_id: str, labels: Callable[[], list[str]] = lambda: LABELS) -> Callable[[], object]:
     """Our task function, as a request runs it (the model already loaded), on the input files."""
-    photo, speech = str(PHOTO_FILE), str(SPEECH_30S_FILE)
+    photo, speech, clip = str(PHOTO_FILE), str(SPEECH_30S_FILE), str(CLIP_FILE)
+    if model_id in OCR_IDS:
+        return without_ocr(lambda: answer_document.answer_document(str(DOCUMENT_FILE), QUESTION, model=model_id))
     calls: dict[str, Callable[[], object]] = {
         "openai/clip-vit-large-patch14": lambda: classify_image.classify_image(photo, labels(), model=model_id),
+        "google/vit-base-patch16-224": lambda: classify_image.classify_image(photo, "", model=model_id),
         "facebook/detr-resnet-50": lambda: detect_objects.detect_objects(photo, model=model_id),
         "google/owlvit-base-patch32": lambda: detect_objects.detect_objects(photo, LABELS, model=model_id),
         "nvidia/segformer-b0-finetuned-ade-512-512": lambda: segment_image.segment_image(photo, model=model_id),
         "vinvino02/glpn-nyu": lambda: estimate_depth.estimate_depth(photo, model=model_id),
+        "microsoft/git-base-coco": lambda: caption_image.caption_image(photo, model=model_id),
+        "MCG-NJU/videomae-base-finetuned-kinetics": lambda: classify_video.classify_video(clip, model=model_id),
         "facebook/m2m100_418M": lambda: translate.translate(TEXT, "en", "fr", model=model_id),
+        "FacebookAI/xlm-roberta-base": lambda: fill_mask.fill_mask(MASKED_TEXT, model=model_id),
         "openai/whisper-base": lambda: transcribe.transcribe(speech, model=model_id, language="en"),
         "openai/whisper-small": lambda: transcribe.transcribe(speech, model=model_id, language="en"),
         "facebook/wav2vec2-base-960h": lambda: transcribe.transcribe(speech, model=model_id),
+        "facebook/mms-1b-all": lambda: transcribe.transcribe(speech, model=model_id, language="eng"),
+        "facebook/wav2vec2-xls-r-300m-21-to-en": lambda: transcribe.transcribe(speech, model=model_id,
+                                                                                task="translate"),
         "facebook/mms-tts-eng": lambda: synthesize_speech.synthesize_speech(TEXT, model=model_id),
         "suno/bark-small": lambda: synthesize_speech.synthesize_speech(TEXT, model=model_id),
     }
     return calls[model_id]
 
 
+def without_ocr(call: Callable[[], object]) -> Callable[[], object]:
+    """The call with the backend's OCR answering from the words read once (see OCR_IDS)."""
+    def call_with_words_read() -> object:
+        words, _ = document_words()
+        read_words = ocr.read_words
+        ocr.read_words = lambda page: words
+        try:
+            return call()
+        finally:
+            ocr.read_words = read_words
+
+    return call_with_words_read
+
+
+def adapter_switch(language: str) -> Callable[[], object]:
+    """MMS-1b-all switched to `language` and back to English, under the device lock as a request does it."""
+    from backend import compute
+
+    loaded = models.get("facebook/mms-1b-all")
+
+    def switch() -> object:
+        with compute.DEVICE_LOCK:
+            transcribe.use_adapter(loaded, language)
+            transcribe.use_adapter(loaded, "eng")
+        return loaded
+
+    return switch
+
+
 def naive_call(model_id: str) -> Callable[[], object]:
     """The naive app: a pipeline (or from_pretrained + generate) built inside every request."""
-    from transformers import AutoModelForSeq2SeqLM, AutoProcessor, AutoTokenizer, BarkModel, pipeline
+    from transformers import (
+        AutoModelForCausalLM,
+        AutoModelForSeq2SeqLM,
+        AutoProcessor,
+        AutoTokenizer,
+        BarkModel,
+        pipeline,
+    )
 
     folder = str(real_size.CACHE / model_id)
     device = models.CACHE.device  # the naive app uses the same device as ours
@@ -187,6 +311,8 @@ def naive_call(model_id: str) -> Callable[[], object]:
     if model_id == "openai/clip-vit-large-patch14":
         return lambda: pipeline("zero-shot-image-classification", model=folder, **options)(
             PHOTO, candidate_labels=LABELS)
+    if model_id == "google/vit-base-patch16-224":
+        return lambda: pipeline("image-classification", model=folder, **options)(PHOTO)
     if model_id == "facebook/detr-resnet-50":
         return lambda: pipeline("object-detection", model=folder, **options)(PHOTO)
     if model_id == "google/owlvit-base-patch32":
@@ -195,6 +321,15 @@ def naive_call(model_id: str) -> Callable[[], object]:
         return lambda: pipeline("image-segmentation", model=folder, **options)(PHOTO, subtask="semantic")
     if model_id == "vinvino02/glpn-nyu":
         return lambda: pipeline("depth-estimation", model=folder, **options)(PHOTO)
+    if model_id == "microsoft/git-base-coco":  # transformers 5 has no image-to-text pipeline
+        def caption_naively() -> object:
+            processor = AutoProcessor.from_pretrained(folder)
+            model = AutoModelForCausalLM.from_pretrained(folder, use_safetensors=True, dtype=torch.float32).to(device)
+            pixel_values = processor(images=PHOTO, return_tensors="pt").pixel_values.to(device)
+            return model.generate(pixel_values=pixel_values, **fixed)
+        return caption_naively
+    if model_id == "MCG-NJU/videomae-base-finetuned-kinetics":  # the pipeline decodes the first 16 frames only
+        return lambda: pipeline("video-classification", model=folder, **options)(str(CLIP_FILE))
     if model_id == "facebook/m2m100_418M":  # transformers 5 has no translation pipeline
         def translate_naively() -> object:
             tokenizer = AutoTokenizer.from_pretrained(folder)
@@ -203,12 +338,18 @@ def naive_call(model_id: str) -> Callable[[], object]:
             return model.generate(**tokenizer(TEXT, return_tensors="pt").to(device),
                                   forced_bos_token_id=tokenizer.get_lang_id("fr"), **fixed)
         return translate_naively
+    if model_id == "FacebookAI/xlm-roberta-base":
+        return lambda: pipeline("fill-mask", model=folder, **options)(MASKED_TEXT)
     if model_id.startswith("openai/whisper"):
         return lambda: pipeline("automatic-speech-recognition", model=folder, **options)(
             {"raw": SPEECH_30S, "sampling_rate": RATE}, generate_kwargs={"language": "en", **fixed})
-    if model_id == "facebook/wav2vec2-base-960h":
+    if model_id in ("facebook/wav2vec2-base-960h", "facebook/mms-1b-all"):  # MMS: the base weights' English
         return lambda: pipeline("automatic-speech-recognition", model=folder, **options)(
             {"raw": SPEECH_30S, "sampling_rate": RATE})
+    if model_id == "facebook/wav2vec2-xls-r-300m-21-to-en":  # no combined processor: both parts named
+        return lambda: pipeline("automatic-speech-recognition", model=folder, tokenizer=folder,
+                                feature_extractor=folder, **options)(
+            {"raw": SPEECH_30S, "sampling_rate": RATE}, generate_kwargs={"num_beams": 1, **fixed})
     if model_id == "suno/bark-small":  # from_pretrained + generate: the pipeline cannot fix the semantic length
         def speak_naively() -> object:
             processor = AutoProcessor.from_pretrained(folder)
@@ -218,4 +359,14 @@ def naive_call(model_id: str) -> Callable[[], object]:
             return model.generate(**inputs, do_sample=True, semantic_min_new_tokens=BARK_SEMANTIC_TOKENS,
                                   semantic_max_new_tokens=BARK_SEMANTIC_TOKENS)
         return speak_naively
+    if model_id in OCR_IDS:  # the pipeline given the same OCR words (it would run Tesseract itself otherwise)
+        words, (width, height) = document_words()
+        word_boxes = [(word.text, ocr.normalized_box(word.box, width, height)) for word in words]
+
+        def answer_naively() -> object:
+            # As the checkpoint's usage loads it: add_prefix_space, so words tokenize as ours do (same windows).
+            tokenizer = AutoTokenizer.from_pretrained(folder, add_prefix_space=True)
+            return pipeline("document-question-answering", model=folder, tokenizer=tokenizer, **options)(
+                image=str(DOCUMENT_FILE), question=QUESTION, word_boxes=word_boxes)
+        return answer_naively
     return lambda: pipeline("text-to-speech", model=folder, **options)(TEXT)

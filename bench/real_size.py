@@ -27,6 +27,16 @@ def clip_large(folder: Path) -> tuple[torch.nn.Module, object | None]:
     return tf.CLIPModel(config), tf.CLIPImageProcessor()
 
 
+def vit_b16(folder: Path) -> tuple[torch.nn.Module, object | None]:
+    """ViT-B/16 at 224 px (the config's defaults are this model) with a 1,000-class ImageNet head."""
+    from tests.tiny_models.vision import IMAGENET_ID2LABEL
+
+    label2id = {name: index for index, name in IMAGENET_ID2LABEL.items()}
+    config = tf.ViTConfig(id2label=IMAGENET_ID2LABEL, label2id=label2id)
+    image_processor = tf.ViTImageProcessor(image_mean=[0.5] * 3, image_std=[0.5] * 3)  # 224x224, as the checkpoint
+    return tf.ViTForImageClassification(config), image_processor
+
+
 def detr_resnet50(folder: Path) -> tuple[torch.nn.Module, object | None]:
     """DETR with transformers' ResNet-50, 6+6 layers, 100 queries, 800x1333 inputs."""
     from tests.tiny_models.vision import COCO_ID2LABEL
@@ -58,6 +68,24 @@ def glpn_nyu(folder: Path) -> tuple[torch.nn.Module, object | None]:
     return tf.GLPNForDepthEstimation(config), None
 
 
+def git_base(folder: Path) -> tuple[torch.nn.Module, object | None]:
+    """GIT base: a 12-layer 768-wide ViT-B/16 at 224 px and a 6-layer 768-wide text decoder over 30522 tokens
+    (the config's defaults are this model); [CLS] and [SEP] ids kept from the tiny tokenizer."""
+    tiny = tf.GitConfig.from_pretrained(folder)
+    config = tf.GitConfig(bos_token_id=tiny.bos_token_id, eos_token_id=tiny.eos_token_id,
+                          pad_token_id=tiny.pad_token_id)
+    return tf.GitForCausalLM(config), tf.CLIPImageProcessor()  # 224 px, CLIP's mean and std, as git-base-coco
+
+
+def videomae_base(folder: Path) -> tuple[torch.nn.Module, object | None]:
+    """VideoMAE base (the config's defaults: ViT-B, 16 frames of 224 px in 16x16x2 tubelets), Kinetics-400 head."""
+    labels = tf.VideoMAEConfig.from_pretrained(folder).id2label  # the tiny model's 400 numbered classes
+    config = tf.VideoMAEConfig(use_mean_pooling=True, id2label=labels, label2id={v: k for k, v in labels.items()})
+    processor = tf.VideoMAEImageProcessor(size={"shortest_edge": 224}, crop_size={"height": 224, "width": 224},
+                                          image_mean=[0.485, 0.456, 0.406], image_std=[0.229, 0.224, 0.225])
+    return tf.VideoMAEForVideoClassification(config), processor
+
+
 def m2m100_418m(folder: Path) -> tuple[torch.nn.Module, object | None]:
     """M2M100 418M: 12+12 layers, 1024 wide, 128k vocabulary."""
     config = tf.M2M100Config(vocab_size=128112, d_model=1024, encoder_layers=12, decoder_layers=12,
@@ -67,6 +95,16 @@ def m2m100_418m(folder: Path) -> tuple[torch.nn.Module, object | None]:
     # facebook/m2m100_418M's generation settings: beam search with 5 beams.
     model.generation_config.update(num_beams=5, early_stopping=True, max_length=200)
     return model, None
+
+
+def xlm_roberta_base(folder: Path) -> tuple[torch.nn.Module, object | None]:
+    """XLM-RoBERTa base: 12 layers, 768 wide, 250,002-word vocabulary (its output layer is 192M of the 278M
+    parameters). The tokenizer stays the tiny character-level one, so ids above its 344 pieces decode to nothing
+    and the backend returns fewer than five fills; it still examines the same candidates."""
+    config = tf.XLMRobertaConfig(vocab_size=250_002, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
+                                 intermediate_size=3072, max_position_embeddings=514, type_vocab_size=1,
+                                 pad_token_id=1, bos_token_id=0, eos_token_id=2, layer_norm_eps=1e-5)
+    return tf.XLMRobertaForMaskedLM(config), None
 
 
 def whisper(folder: Path, width: int, layers: int, heads: int) -> torch.nn.Module:
@@ -107,26 +145,81 @@ def wav2vec2_base(folder: Path) -> tuple[torch.nn.Module, object | None]:
     return tf.Wav2Vec2ForCTC(tf.Wav2Vec2Config(vocab_size=32)), None
 
 
+def mms_1b_all(folder: Path) -> tuple[torch.nn.Module, object | None]:
+    """MMS-1b-all: wav2vec2 1B (48 layers, 1280 wide, 16 heads) with 16-wide attention adapters; real-size adapter
+    files for the tiny model's languages, over their character vocabularies."""
+    from safetensors.torch import save_file
+
+    from tests.tiny_models.multilingual_speech import MMS_ALPHABETS, MMS_SPECIALS, _is_adapter_weight
+
+    config = tf.Wav2Vec2Config(hidden_size=1280, num_hidden_layers=48, num_attention_heads=16,
+                               intermediate_size=5120, conv_bias=True, feat_extract_norm="layer",
+                               do_stable_layer_norm=True, adapter_attn_dim=16,
+                               vocab_size=len(MMS_SPECIALS) + len(MMS_ALPHABETS["eng"]))
+    model = tf.Wav2Vec2ForCTC(config)
+    shapes = {name: tuple(param.shape) for name, param in model.named_parameters() if _is_adapter_weight(name)}
+    for language, alphabet in MMS_ALPHABETS.items():
+        rows = len(MMS_SPECIALS) + len(alphabet)
+        save_file({name: 0.02 * torch.randn((rows, *shape[1:]) if name.startswith("lm_head.") else shape)
+                   for name, shape in shapes.items()}, str(folder / f"adapter.{language}.safetensors"))
+    return model, None
+
+
+def xls_r_21_to_en(folder: Path) -> tuple[torch.nn.Module, object | None]:
+    """XLS-R 300M (24 layers, 1024 wide, 3 downsampling adapter layers) + mBART-50's 12-layer 1024-wide decoder
+    over its 250k-token vocabulary; the tiny model's generation settings."""
+    english = tf.GenerationConfig.from_pretrained(folder).forced_bos_token_id
+    encoder = tf.Wav2Vec2Config(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16,
+                                intermediate_size=4096, conv_bias=True, feat_extract_norm="layer",
+                                do_stable_layer_norm=True, add_adapter=True, adapter_stride=2, adapter_kernel_size=3,
+                                num_adapter_layers=3)
+    decoder = tf.MBartConfig(vocab_size=250_054, d_model=1024, decoder_layers=12, decoder_attention_heads=16,
+                             decoder_ffn_dim=4096, is_decoder=True, add_cross_attention=True, scale_embedding=True,
+                             bos_token_id=0, pad_token_id=1, eos_token_id=2, decoder_start_token_id=2,
+                             forced_bos_token_id=english)
+    config = tf.SpeechEncoderDecoderConfig.from_encoder_decoder_configs(encoder, decoder)
+    config.update({"decoder_start_token_id": 2, "pad_token_id": 1, "eos_token_id": 2, "bos_token_id": 0})
+    return tf.SpeechEncoderDecoderModel(config=config), None
+
+
 def mms_tts(folder: Path) -> tuple[torch.nn.Module, object | None]:
     """VITS at MMS-TTS size (the config's defaults), 16 kHz, over the tiny tokenizer's characters."""
     characters = len(tf.AutoTokenizer.from_pretrained(folder))
     return tf.VitsModel(tf.VitsConfig(vocab_size=characters, sampling_rate=16_000)), None
 
 
+def layoutlm_base(folder: Path) -> tuple[torch.nn.Module, object | None]:
+    """LayoutLM base QA as impira/layoutlm-document-qa: 12 layers, 768 wide, RoBERTa's 50265 tokens, 512-token
+    windows (the tiny tokenizer's limit is raised to match)."""
+    tokenizer = tf.AutoTokenizer.from_pretrained(folder)
+    tokenizer.model_max_length = 512
+    tokenizer.save_pretrained(folder)
+    config = tf.LayoutLMConfig(vocab_size=50265, max_position_embeddings=514, type_vocab_size=1, pad_token_id=1,
+                               bos_token_id=0, eos_token_id=2)  # the other defaults are LayoutLM base
+    return tf.LayoutLMForQuestionAnswering(config), None
+
+
 # Each takes the folder holding the tiny model's files and returns the real-size model and, where the real input
 # size differs from the tiny one, the image processor to use.
 BUILDERS: dict[str, Callable[[Path], tuple[torch.nn.Module, object | None]]] = {
     "openai/clip-vit-large-patch14": clip_large,
+    "google/vit-base-patch16-224": vit_b16,
     "facebook/detr-resnet-50": detr_resnet50,
     "google/owlvit-base-patch32": owlvit_b32,
     "nvidia/segformer-b0-finetuned-ade-512-512": segformer_b0_ade,
     "vinvino02/glpn-nyu": glpn_nyu,
+    "microsoft/git-base-coco": git_base,
+    "MCG-NJU/videomae-base-finetuned-kinetics": videomae_base,
     "facebook/m2m100_418M": m2m100_418m,
+    "FacebookAI/xlm-roberta-base": xlm_roberta_base,
     "facebook/wav2vec2-base-960h": wav2vec2_base,
     "facebook/mms-tts-eng": mms_tts,
+    "facebook/mms-1b-all": mms_1b_all,
+    "facebook/wav2vec2-xls-r-300m-21-to-en": xls_r_21_to_en,
     "openai/whisper-base": whisper_base,
     "openai/whisper-small": whisper_small,
     "suno/bark-small": bark_small,
+    "impira/layoutlm-document-qa": layoutlm_base,
 }
 
 

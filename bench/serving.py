@@ -24,7 +24,7 @@ def launch_app() -> str:
     import app
 
     app.demo.launch(server_name="127.0.0.1", server_port=None, prevent_thread_lock=True, quiet=True,
-                    **app.LAUNCH_SETTINGS)
+                    **app.launch_settings())
     return app.demo.local_url
 
 

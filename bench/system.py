@@ -18,7 +18,8 @@ from bench.timing import Figure, figure, interleaved, seconds_of
 CYCLE_IDS = ["openai/clip-vit-large-patch14", "facebook/detr-resnet-50", "vinvino02/glpn-nyu",
              "facebook/m2m100_418M", "openai/whisper-base", "facebook/mms-tts-eng"]
 CYCLE_RUNS = 2
-COLD_IDS = ["openai/clip-vit-large-patch14", "facebook/m2m100_418M", "openai/whisper-small", "suno/bark-small"]
+COLD_IDS = ["openai/clip-vit-large-patch14", "facebook/m2m100_418M", "FacebookAI/xlm-roberta-base",
+            "openai/whisper-small", "suno/bark-small"]
 COLD_RUNS = 3
 LONG_AUDIO_SECONDS = 300
 LONG_AUDIO_FILE = real_size.CACHE / "inputs" / "noise-5min.wav"

@@ -16,9 +16,15 @@ from typing import Any, TypeVar
 import gradio as gr
 from gradio import processing_utils
 
-from backend import models
-from backend.catalog import default_model, find_model, models_for
-from backend.errors import InputError, ModelUnavailableError, ResourceExhaustedError
+from backend import models, timings
+from backend.catalog import default_model, find_model, models_for, serves_on_gpu
+from backend.errors import (
+    InputError,
+    MissingPackageError,
+    ModelUnavailableError,
+    ResourceExhaustedError,
+    missing_package_message,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +38,9 @@ MODEL_QUEUE = "models"
 MODEL_CONCURRENCY = 1
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
+# gr.Error titles of our faults (a user's mistake keeps gradio's "Error").
+ERROR_TITLES = {ModelUnavailableError: "Model unavailable", ResourceExhaustedError: "Out of memory",
+                MissingPackageError: "Model unavailable"}
 OUT_OF_MEMORY_MESSAGE = ("The model ran out of memory on this input. Try a smaller image, a shorter clip or text, "
                          "or a smaller model.")
 
@@ -49,28 +58,61 @@ def user_errors(handler: Handler) -> Handler:
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         try:
             return handler(*args, **kwargs)
-        except (InputError, ModelUnavailableError, ResourceExhaustedError) as error:
-            # gr.Error renders HTML: escape, since messages may quote a little of what the user typed.
-            raise gr.Error(html.escape(str(error), quote=False), print_exception=False) from error
+        except (InputError, ModelUnavailableError, ResourceExhaustedError, MissingPackageError) as error:
+            # gr.Error renders HTML: escape, since messages may quote a little of what the user typed. The title
+            # tells API surfaces (api/openai_audio.py) a model or server fault from a user mistake ("Error").
+            raise gr.Error(html.escape(str(error), quote=False), title=ERROR_TITLES.get(type(error), "Error"),
+                           print_exception=False) from error
         except gr.Error:
             raise
+        except ImportError as error:  # model code reached a package this server lacks, after loading
+            logger.exception("Request failed in %s: a package is missing", handler.__name__)
+            raise gr.Error(html.escape(missing_package_message(error), quote=False), title="Model unavailable",
+                           print_exception=False) from error
         except Exception as error:
             if models.is_out_of_memory(error):  # during a forward pass: free what can be freed, keep serving
                 models.free_device_memory(models.CACHE.device)
-                raise gr.Error(OUT_OF_MEMORY_MESSAGE, print_exception=False) from error
+                raise gr.Error(OUT_OF_MEMORY_MESSAGE, title="Out of memory", print_exception=False) from error
             request_id = uuid.uuid4().hex[:8]
             logger.exception("Request %s failed in %s", request_id, handler.__name__)
             raise gr.Error(f"Something went wrong on our side (request {request_id}). Please try again; if it "
-                           "keeps happening, report this request id.", print_exception=False) from error
+                           "keeps happening, report this request id.", title="Server error",
+                           print_exception=False) from error
 
     return wrapped  # type: ignore[return-value]
 
 
 def model_handler(handler: Handler) -> Handler:
-    """A tab's model event: our error messages, and on ZeroGPU Spaces a GPU for the duration of the call."""
+    """A tab's model event: our error messages, its duration learned for the menus, on ZeroGPU a GPU for the call."""
     if spaces is not None:
         handler = spaces.GPU(duration=ZERO_GPU_SECONDS)(handler)
-    return user_errors(handler)
+    return user_errors(timed_by_model(handler))
+
+
+def timed_by_model(handler: Handler) -> Handler:
+    """Record how long each successful call took, under the model its JSON result names (backend/timings.py)."""
+
+    @functools.wraps(handler)  # keeps the name, signature and docstring gradio builds the API and MCP tools from
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        outputs = handler(*args, **kwargs)
+        result = outputs[-1] if isinstance(outputs, tuple) and outputs else outputs
+        if isinstance(result, dict) and isinstance(result.get("model"), str):
+            first_input = args[0] if args else next(iter(kwargs.values()), None)
+            timings.record(result["model"], time.perf_counter() - started, size_class(first_input))
+        return outputs
+
+    return wrapped  # type: ignore[return-value]
+
+
+def size_class(value: Any) -> str:
+    """A coarse size class of a request's main input, so timings of small and large inputs are kept apart."""
+    if isinstance(value, str) and value and len(value) < 4096 and os.path.isfile(value):
+        megabytes = os.path.getsize(value) / 1e6
+        return "file < 1 MB" if megabytes < 1 else "file 1-10 MB" if megabytes < 10 else "file > 10 MB"
+    if isinstance(value, str):
+        return "text < 200 chars" if len(value) < 200 else "text < 2000 chars" if len(value) < 2000 else "long text"
+    return ""
 
 
 def show_loading(model_id: str | None, task: str, progress: gr.Progress) -> None:
@@ -80,11 +122,24 @@ def show_loading(model_id: str | None, task: str, progress: gr.Progress) -> None
         progress(0, desc=f"Loading {spec.label} (first use)...")
 
 
+def model_choices(task: str) -> list[tuple[str, str]]:
+    """(label, id) per model of a task: size, "slow on CPU" where it applies, and how long it usually takes here."""
+    choices = []
+    for spec in models_for(task):
+        label = spec.label + (" (slow on CPU)" if spec.slow_on_cpu and not serves_on_gpu() else "")
+        typical = timings.describe(spec.id)
+        choices.append((f"{label}: {typical}" if typical else label, spec.id))
+    return choices
+
+
 def model_dropdown(task: str) -> gr.Dropdown:
-    """The model menu of a tab: labels with sizes, the task's default selected."""
-    choices = [(spec.label, spec.id) for spec in models_for(task)]
+    """The model menu of a tab, the default on this device selected; opening it refreshes the usual durations."""
     # Custom values reach the backend, whose message for an unknown id lists the task's models.
-    return gr.Dropdown(choices=choices, value=default_model(task).id, label="Model", allow_custom_value=True)
+    menu = gr.Dropdown(choices=model_choices(task), value=default_model(task).id, label="Model",
+                       allow_custom_value=True)
+    menu.focus(lambda: gr.Dropdown(choices=model_choices(task)), outputs=menu, api_visibility="private",
+               queue=False, show_progress="hidden")
+    return menu
 
 
 def model_notes(model_id: str | None) -> str:

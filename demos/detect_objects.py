@@ -63,7 +63,19 @@ def detect_objects(
     threshold: float = default_threshold(DEFAULT_MODEL),
     progress: gr.Progress = gr.Progress(track_tqdm=True),  # noqa: B008 - gradio's documented idiom
 ) -> tuple[Any, list[list[Any]], dict[str, Any], dict[str, Any]]:
-    """Detect objects (empty queries: the COCO classes); returns the annotated image, a table, the run and the JSON."""
+    """Find objects in an image and their boxes: with empty queries the 80 COCO classes (DETR), with text queries
+    whatever they describe (open-vocabulary OWL-ViT / OWLv2). Boxes are in pixels of the input image. A local file
+    is sent by POSTing it to <app>/gradio_api/upload and passing <app>/gradio_api/file=<returned path>.
+
+    Args:
+        image: The image (JPEG, PNG, WebP, GIF, BMP, TIFF) as a URL: this app's file URL, a data: URI or an http(s) URL.
+        queries: What to look for, comma separated, e.g. "a cat's ear, a red car"; empty for the COCO classes.
+        model: Catalog id of the detector (see the catalog://models resource); text queries need an OWL model.
+        threshold: Lowest score a box may have, 0 to 1; DETR scores are high (0.5 suits), OWL scores low (0.1).
+
+    Returns:
+        JSON {"model", "detections": [{"label", "score", "box": [xmin, ymin, xmax, ymax]}...]}, best first.
+    """
     if image is None:
         raise gr.Error("Upload an image, take one with the webcam, or pick an example below.")
     threshold = task.check_threshold(threshold)

@@ -43,7 +43,18 @@ def estimate_depth(
     colormap: str = task.DEFAULT_COLORMAP,
     progress: gr.Progress = gr.Progress(track_tqdm=True),  # noqa: B008 - gradio's documented idiom
 ) -> tuple[Any, str, str, str, dict[str, Any], dict[str, Any]]:
-    """Predict depth; returns the before/after pair, the 16-bit PNG, the .npy, a summary, the run and the JSON."""
+    """Estimate how far each pixel of an image is: metric models answer in metres, relative ones only say what is
+    nearer. Gives a coloured depth map image, a 16-bit PNG (millimetres for metric models) and a float32 .npy file.
+    A local file is sent by POSTing it to <app>/gradio_api/upload and passing <app>/gradio_api/file=<returned path>.
+
+    Args:
+        image: The image (JPEG, PNG, WebP, GIF, BMP, TIFF) as a URL: this app's file URL, a data: URI or an http(s) URL.
+        model: Catalog id of the depth model (see the catalog://models resource); default GLPN, metric, indoor.
+        colormap: Colours of the depth map image: inferno, magma, viridis, plasma, turbo, Spectral_r or gray.
+
+    Returns:
+        JSON {"model", "width", "height", "min", "max", "metric"} (metres when metric), then the depth map image.
+    """
     if image is None:
         raise gr.Error("Upload an image, take one with the webcam, or pick an example below.")
     show_loading(model, TASK, progress)

@@ -6,9 +6,11 @@ import gradio as gr
 
 from backend import models
 from backend.catalog import CATALOG, find_model
+from backend.versions import versions_line
 from demos.common import MODEL_QUEUE, user_errors
 
-TABLE_HEADERS = ["task", "model", "id", "loaded", "device", "dtype", "memory (MB)", "load (s)", "hits", "last used"]
+TABLE_HEADERS = ["task", "model", "id", "loaded", "device", "engine", "precision", "memory (MB)", "load (s)", "hits",
+                 "last used"]
 REFRESH_SECONDS = 5  # the table follows loads made by other tabs
 
 
@@ -18,18 +20,19 @@ def catalog_rows() -> list[list[Any]]:
     rows = []
     for spec in CATALOG:
         entry = loaded.get(spec.id)
-        state = ([True, entry["device"], entry["dtype"], round(entry["bytes"] / 1e6, 1), entry["load_seconds"],
-                  entry["hits"], entry["last_used"]] if entry else [False, "", "", "", "", "", ""])
-        rows.append([spec.task, spec.label, spec.id, *state])
+        state = ([True, entry["device"], entry["engine"], entry["dtype"], round(entry["bytes"] / 1e6, 1),
+                  entry["load_seconds"], entry["hits"], entry["last_used"]] if entry else [False] + [""] * 7)
+        task = f"{spec.task} (helper)" if spec.helper else spec.task  # e.g. MMS-LID, which MMS-1b-all calls
+        rows.append([task, spec.label, spec.id, *state])
     return rows
 
 
 def summary() -> str:
-    """Device, dtype and memory use against the budget, in one line."""
+    """Device, dtype and memory use against the budget, then the versions a bug report needs."""
     status = models.CACHE.status()
     return (f"**Device** {status['device_name']} · **dtype** {status['dtype']} · **weights loaded** "
             f"{status['used_bytes'] / 1e9:.2f} GB of a {status['budget_bytes'] / 1e9:.1f} GB budget "
-            f"(least recently used models are unloaded beyond it)")
+            f"(least recently used models are unloaded beyond it)\n\n**Versions** {versions_line()}")
 
 
 def refresh() -> tuple[str, list[list[Any]]]:

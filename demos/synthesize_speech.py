@@ -49,7 +49,17 @@ def synthesize_speech(
     voice: str = DEFAULT_SPEC.default_voice,
     progress: gr.Progress = gr.Progress(track_tqdm=True),  # noqa: B008 - gradio's documented idiom
 ) -> tuple[str, dict[str, Any]]:
-    """Speak the text; `voice` is a Bark preset (ignored by single-voice models). Returns the audio and the JSON."""
+    """Read text aloud: text in, speech audio (WAV) out. Bark is expressive and multilingual with voice presets;
+    MMS-TTS is one fast English voice.
+
+    Args:
+        text: The text to speak, up to 5,000 characters, read sentence by sentence.
+        model: Catalog id of the speech model (see the catalog://models resource); default Bark small.
+        voice: Bark preset "v2/<language code>_speaker_<0-9>", e.g. "v2/fr_speaker_1"; ignored by MMS-TTS.
+
+    Returns:
+        JSON {"model", "sampling_rate", "duration_s", "voice"}, then the speech as WAV audio.
+    """
     show_loading(model, TASK, progress)
     result = task.synthesize_speech(text, model=model, voice=voice)
     # A 16-bit WAV file: what gradio would make of the samples, written once per content and never rewritten
@@ -73,8 +83,11 @@ with gr.Blocks() as demo:
                               placeholder=f"Up to {MAX_TEXT_CHARS:,} characters, read sentence by sentence")
             model = model_dropdown(TASK)
             notes = gr.Markdown(model_notes(DEFAULT_SPEC.id))
+            # Custom values: the menu starts with the default model's voices (none for MMS-TTS on CPU), yet API
+            # callers may name another model and its voice in one request; the backend checks the pair.
             voice = gr.Dropdown(choices=voice_choices(DEFAULT_SPEC.id), value=DEFAULT_SPEC.default_voice,
-                                label="Voice", filterable=True)
+                                label="Voice", filterable=True, allow_custom_value=True,
+                                visible=bool(DEFAULT_SPEC.voices))
             run = gr.Button("Speak", variant="primary")
         with gr.Column():
             speech = gr.Audio(label="Speech", type="filepath", format="wav", interactive=False)

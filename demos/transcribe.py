@@ -7,6 +7,7 @@ import gradio as gr
 from backend import transcribe as recognition
 from backend.catalog import default_model, find_model
 from backend.languages import LANGUAGE_NAMES
+from backend.mms_languages import mms_name
 from demos.common import (
     ASSETS,
     MODEL_CONCURRENCY,
@@ -22,14 +23,34 @@ TASK = "transcribe"
 DEFAULT_MODEL = default_model(TASK).id
 AUTO = "auto"
 SEGMENT_HEADERS = ["start (s)", "end (s)", "text"]
-EXAMPLES = [[str(ASSETS / "audio" / name)] for name in ("en.wav", "fr.wav", "de.wav")]
+EXAMPLES = [[str(ASSETS / "audio" / name)] for name in ("en.wav", "fr.wav", "de.wav", "sw.wav", "gn.wav")]
+# Which options each kind of model takes: (shows the language menu, shows the task choice, the task it runs).
+OPTIONS_BY_FAMILY = {
+    "whisper": (True, True, "transcribe"),
+    "mms": (True, False, "transcribe"),  # 1,100+ languages; auto-detect asks MMS-LID
+    "xls_r_translation": (False, False, "translate"),  # speech -> English; it takes no language
+    "wav2vec2": (False, False, "transcribe"),  # English only
+}
 
 
 def language_choices(model_id: str | None) -> list[tuple[str, str]]:
-    """"Auto-detect" then the model's languages by English name."""
+    """"Auto-detect" then the model's languages by English name (MMS: "Swahili (swh)", to search by either)."""
     spec = find_model(model_id or "") or default_model(TASK)
+    if spec.family == "mms":
+        named = sorted((f"{mms_name(code)} ({code})", code) for code in spec.languages)
+        return [("Auto-detect (MMS-LID, 126 languages)", AUTO), *named]
     named = sorted((LANGUAGE_NAMES[code], code) for code in spec.languages)
     return [("Auto-detect", AUTO), *named]
+
+
+def describe_language(result: recognition.TranscriptionResult) -> str:
+    """The language line: its name, and MMS-LID's probability when it chose it."""
+    name = recognition.language_name(result.language)
+    if result.language_probability is None:
+        return name
+    others = ", ".join(f"{recognition.language_name(guess.language)} {guess.probability:.0%}"
+                       for guess in result.language_candidates)
+    return f"{name} ({result.language_probability:.0%}; heard: {others})"
 
 
 @model_handler
@@ -40,7 +61,24 @@ def transcribe(
     task: str = "transcribe",
     progress: gr.Progress = gr.Progress(track_tqdm=True),  # noqa: B008 - gradio's documented idiom
 ) -> tuple[str, str, list[list[Any]], list[str], dict[str, Any]]:
-    """Transcribe (or translate to English, Whisper); returns text, language, segments, subtitle files and the JSON."""
+    """Transcribe speech into text, or translate it into English text, with timed segments and subtitles.
+
+    Whisper models know 99 languages and can translate; MMS-1b-all knows 1,100+ languages (give the language, or
+    "auto" to let MMS-LID identify it); XLS-R 21-to-en only translates (21 languages into English). A local file
+    is sent by POSTing it to <app>/gradio_api/upload and passing <app>/gradio_api/file=<returned path>.
+
+    Args:
+        audio: The speech (WAV, FLAC, OGG, MP3; up to 30 min) as a URL: this app's file URL, a data: URI or http(s) URL.
+        model: A catalog model id (see the catalog://models resource), e.g. openai/whisper-large-v3-turbo,
+            facebook/mms-1b-all or facebook/wav2vec2-xls-r-300m-21-to-en.
+        language: The spoken language: "auto" to detect it, an English name ("French") or a code ("fr"; ISO 639-3
+            such as "fra" or "swh" for MMS-1b-all).
+        task: "transcribe" (text in the spoken language) or "translate" (English text; Whisper and XLS-R only).
+
+    Returns:
+        JSON {"model", "text", "language", "segments": [{"start", "end", "text"}...], "language_probability",
+        "language_candidates"}, times in seconds.
+    """
     if audio is None:
         raise gr.Error("Record with the microphone, upload an audio file, or pick an example below.")
     show_loading(model, TASK, progress)
@@ -49,20 +87,21 @@ def transcribe(
     rows = [[segment.start, segment.end, segment.text] for segment in result.segments]
     files = [write_output(recognition.to_srt(result.segments), "transcript.srt"),
              write_output(recognition.to_vtt(result.segments), "transcript.vtt")]
-    language_name = LANGUAGE_NAMES.get(result.language or "", "unknown")
-    return result.text, language_name, rows, files, summary
+    return result.text, describe_language(result), rows, files, summary
 
 
 def follow_model(model_id: str) -> tuple[Any, Any]:
-    """Offer the chosen model's languages; show Whisper's options only for Whisper."""
+    """Offer the chosen model's languages and tasks; hide the options it does not take."""
     spec = find_model(model_id) or default_model(TASK)
-    whisper = spec.family == "whisper"
-    return (gr.update(choices=language_choices(model_id), value=AUTO, visible=whisper),
-            gr.update(value="transcribe", visible=whisper))
+    languages, tasks, task = OPTIONS_BY_FAMILY.get(spec.family, (False, False, "transcribe"))
+    return (gr.update(choices=language_choices(model_id), value=AUTO, visible=languages),
+            gr.update(value=task, visible=tasks))
 
 
 with gr.Blocks() as demo:
-    gr.Markdown("Record or upload speech. Whisper knows 99 languages and can translate what it hears into English.")
+    gr.Markdown("Record or upload speech. Whisper knows 99 languages and can translate what it hears into English; "
+                "MMS-1b-all knows 1,100+ languages (search the language menu by name or code); XLS-R 21-to-en "
+                "translates 21 languages into English.")
     with gr.Row():
         with gr.Column():
             audio = gr.Audio(label="Speech", sources=["microphone", "upload"], type="filepath", format=None)

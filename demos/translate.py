@@ -35,7 +35,17 @@ def translate(
     model: str = DEFAULT_MODEL.id,
     progress: gr.Progress = gr.Progress(track_tqdm=True),  # noqa: B008 - gradio's documented idiom
 ) -> tuple[str, dict[str, Any]]:
-    """Translate text; languages are names ("French") or codes ("fr"). Returns the translation and the JSON."""
+    """Translate text between any two of 100 languages (M2M100). Long texts are translated paragraph by paragraph.
+
+    Args:
+        text: The text to translate, up to 5,000 characters.
+        source_language: Language of the text, an English name ("French") or a code ("fr"); default English.
+        target_language: Language to translate into, an English name ("German") or a code ("de"); default French.
+        model: Catalog id of the translation model (see the catalog://models resource).
+
+    Returns:
+        JSON {"model", "source_language", "target_language", "translation"} with the languages as codes.
+    """
     show_loading(model, TASK, progress)
     result = task.translate(text, source_language, target_language, model=model).to_json()
     return result["translation"], result

@@ -18,6 +18,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,11 +51,15 @@ def resolve(lock: str, source: str, base: str | None, upgrade: bool) -> list[str
                               "--python-platform", PLATFORM, "--no-annotate", "--no-header", "--quiet"]
     if base:
         command += ["--constraint", base]
-    if upgrade:
-        command.append("--upgrade")
-    elif (ROOT / lock).is_file():
-        command += ["--output-file", lock]  # uv keeps the versions locked there where the ranges allow
-    printed = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    with tempfile.TemporaryDirectory() as folder:
+        output = Path(folder) / "lock.txt"
+        if upgrade:
+            command.append("--upgrade")
+        elif (ROOT / lock).is_file():  # uv keeps the versions already in its output file where it can
+            pins = [line for line in (ROOT / lock).read_text().splitlines() if "==" in line]
+            output.write_text("\n".join(pins) + "\n")
+        subprocess.run(command + ["--output-file", str(output)], cwd=ROOT, check=True, capture_output=True)
+        printed = output.read_text()
     pins = [line.strip() for line in printed.splitlines() if line.strip() and not line.startswith("#")]
     return [pin for pin in pins if not CUDA_RUNTIME.match(pin)]
 

@@ -13,6 +13,10 @@ from gradio_client import Client
 def pytest_configure(config: pytest.Config) -> None:
     """Before test modules import huggingface_hub: offline with an empty Hub cache, unless -m real_models."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # gradio's upload and output cache in a folder of this run's own, so leak checks count only our files.
+    os.environ.setdefault("GRADIO_TEMP_DIR", tempfile.mkdtemp(prefix="gradio-cache-"))
+    # The torch path everywhere, unless a test asks for CTranslate2 (tests/test_engines.py).
+    os.environ.setdefault("APP_ENGINE", "torch")
     if "real_models" in (config.option.markexpr or "") and "not real_models" not in config.option.markexpr:
         return  # `-m real_models` downloads real checkpoints into the user's normal cache
     os.environ["HF_HUB_OFFLINE"] = "1"
@@ -95,7 +99,7 @@ def app_url(models_dir: Path) -> Iterator[str]:
     import app
 
     app.demo.launch(server_name="127.0.0.1", server_port=None, prevent_thread_lock=True, quiet=True,
-                    **app.LAUNCH_SETTINGS)
+                    **app.launch_settings())
     yield app.demo.local_url
     app.demo.close()
 

@@ -16,15 +16,19 @@ PUBLIC_API = {
     "/detect_objects": ["image", "queries", "model", "threshold"],
     "/segment_image": ["image", "model", "opacity"],
     "/estimate_depth": ["image", "model", "colormap"],
+    "/caption_image": ["image", "question", "model"],
+    "/classify_video": ["video", "model"],
     "/translate": ["text", "source_language", "target_language", "model"],
+    "/fill_mask": ["text", "model", "language"],
     "/transcribe": ["audio", "model", "language", "task"],
     "/synthesize_speech": ["text", "model", "voice"],
+    "/answer_document": ["document", "question", "model"],
 }
-REQUIRED = {"/classify_image": {"image", "labels"}, "/detect_objects": {"image"}, "/estimate_depth": {"image"},
-            "/segment_image": {"image"},
+REQUIRED = {"/classify_image": {"image"}, "/detect_objects": {"image"}, "/estimate_depth": {"image"},
+            "/segment_image": {"image"}, "/caption_image": {"image"}, "/classify_video": {"video"},
             # The language menus start on English -> French, so the API offers those as defaults.
-            "/translate": {"text"}, "/transcribe": {"audio"},
-            "/synthesize_speech": {"text"}}
+            "/translate": {"text"}, "/fill_mask": {"text"}, "/transcribe": {"audio"},
+            "/synthesize_speech": {"text"}, "/answer_document": {"document", "question"}}
 
 
 def test_the_api_lists_exactly_the_public_endpoints_with_their_parameters(client: Client) -> None:
@@ -47,6 +51,18 @@ def test_classify_image(client: Client, model: str | None) -> None:
     assert result["model"] == (model or "openai/clip-vit-large-patch14")
     assert sorted(item["label"] for item in result["labels"]) == ["car", "cat", "dog"]
     assert sum(item["score"] for item in result["labels"]) == pytest.approx(1.0, abs=1e-4)
+
+
+@pytest.mark.parametrize("extra", [{}, {"labels": ""}, {"labels": "", "model": "BAAI/AltCLIP"},
+                                   {"model": "google/vit-base-patch16-224"}])
+def test_classify_image_without_labels_gives_the_top_5_imagenet_classes(client: Client, extra: dict) -> None:
+    scores, result = client.predict(image=handle_file(ASSETS / "images" / "chelsea.jpg"),
+                                    api_name="/classify_image", **extra)
+    assert result["model"] == "google/vit-base-patch16-224"
+    assert len(result["labels"]) == 5
+    assert [item["score"] for item in result["labels"]] == sorted((item["score"] for item in result["labels"]),
+                                                                   reverse=True)
+    assert [item["label"] for item in scores["confidences"]] == [item["label"] for item in result["labels"]]
 
 
 @pytest.mark.parametrize(("queries", "model", "expected_model"), [
@@ -96,6 +112,33 @@ def test_segment_image(client: Client, model: str | None) -> None:
     assert [row[1] for row in table["data"]] == [item["label"] for item in result["classes"]]
 
 
+@pytest.mark.parametrize(("question", "model", "expected_model"), [
+    ("", None, "microsoft/git-base-coco"),
+    ("what animal is this?", None, "microsoft/git-base-vqav2"),  # no model named: a question goes to VQA
+    ("", "microsoft/git-large-coco", "microsoft/git-large-coco"),
+])
+def test_caption_image(client: Client, question: str, model: str | None, expected_model: str) -> None:
+    extra = {"model": model} if model else {}
+    text, result = client.predict(image=handle_file(ASSETS / "images" / "chelsea.jpg"), question=question,
+                                  api_name="/caption_image", **extra)
+    assert result == {"model": expected_model, "question": question, "text": text}
+
+
+@pytest.mark.parametrize("model", [None, "MCG-NJU/videomae-base-finetuned-ssv2"])
+def test_classify_video(client: Client, model: str | None) -> None:
+    extra = {"model": model} if model else {}
+    labels, strip, result = client.predict(video=handle_file(ASSETS / "video" / "juggling.mp4"),
+                                           api_name="/classify_video", **extra)
+    assert result["model"] == (model or "MCG-NJU/videomae-base-finetuned-kinetics")
+    assert (result["frames"], result["duration_s"]) == (100, 4.0)
+    assert labels["label"] == result["labels"][0]["label"]  # gr.Label names the top class...
+    assert [item["label"] for item in labels["confidences"]] == [item["label"] for item in result["labels"]]
+    assert len(result["labels"]) == 5
+    columns = min(8, len(result["sampled_frames"]))  # ...and the strip holds every sampled frame, 8 per row
+    rows = -(-len(result["sampled_frames"]) // columns)
+    assert Image.open(strip).size == (columns * (128 + 2) - 2, rows * (96 + 2) - 2)  # 320x240 frames at 96 px
+
+
 @pytest.mark.parametrize(("source", "target", "model"), [("French", "English", None),
                                                          ("zh", "en", "facebook/m2m100_1.2B")])
 def test_translate(client: Client, source: str, target: str, model: str | None) -> None:
@@ -104,6 +147,21 @@ def test_translate(client: Client, source: str, target: str, model: str | None) 
                                          target_language=target, api_name="/translate", **extra)
     assert result["translation"] == translation
     assert result["target_language"] == "en" and result["model"] == (model or "facebook/m2m100_418M")
+
+
+@pytest.mark.parametrize(("model", "language", "code"), [(None, "auto", None),
+                                                         ("FacebookAI/xlm-mlm-enfr-1024", "auto", "fr"),
+                                                         ("FacebookAI/xlm-mlm-enfr-1024", "English", "en")])
+def test_fill_mask(client: Client, model: str | None, language: str, code: str | None) -> None:
+    extra = {"model": model} if model else {}
+    sentences, result = client.predict(text="Paris est la <mask> de la France.", language=language,
+                                       api_name="/fill_mask", **extra)
+    assert result["model"] == (model or "FacebookAI/xlm-roberta-base") and result["language"] == code
+    assert len(result["predictions"]) == 5
+    fills = [(span["token"], span["class_or_confidence"]) for span in sentences if span["class_or_confidence"]]
+    assert fills == [(item["token"], f"{item['score']:.1%}") for item in result["predictions"]]
+    lines = "".join(span["token"] for span in sentences).splitlines()
+    assert lines == [f"{rank}. {item['sequence']}" for rank, item in enumerate(result["predictions"], start=1)]
 
 
 @pytest.mark.parametrize(("model", "language"), [(None, "auto"), ("facebook/wav2vec2-base-960h", "auto"),
@@ -117,14 +175,46 @@ def test_transcribe(client: Client, model: str | None, language: str) -> None:
     assert sorted(Path(path).suffix for path in subtitles) == [".srt", ".vtt"]
 
 
+@pytest.mark.parametrize(("model", "language", "task"), [
+    ("facebook/mms-1b-all", "auto", "transcribe"),
+    ("facebook/mms-1b-all", "Swahili", "transcribe"),
+    ("facebook/wav2vec2-xls-r-300m-21-to-en", "auto", "translate"),
+])
+def test_transcribe_in_many_languages(client: Client, model: str, language: str, task: str) -> None:
+    text, detected, segments, subtitles, result = client.predict(
+        audio=handle_file(ASSETS / "audio" / "sw.wav"), model=model, language=language, task=task,
+        api_name="/transcribe")
+    assert result["model"] == model and result["text"] == text
+    if model == "facebook/mms-1b-all" and language == "auto":  # MMS-LID chose the language
+        assert len(result["language_candidates"]) == 3 and 0 < result["language_probability"] <= 1
+        assert f"({result['language_probability']:.0%}; heard: " in detected  # the name, then MMS-LID's odds
+    elif model == "facebook/mms-1b-all":
+        assert result["language"] == "swh" and detected == "Swahili"
+    else:
+        assert result["language"] is None and result["language_candidates"] == []
+
+
 @pytest.mark.parametrize(("model", "voice"), [(None, None), ("facebook/mms-tts-eng", None),
                                               ("suno/bark", "v2/fr_speaker_1")])
 def test_synthesize_speech(client: Client, model: str | None, voice: str | None) -> None:
     extra = {key: value for key, value in {"model": model, "voice": voice}.items() if value}
     audio_path, result = client.predict(text="Hello there.", api_name="/synthesize_speech", **extra)
-    assert result["model"] == (model or "suno/bark-small")
+    assert result["model"] == (model or "facebook/mms-tts-eng")  # the default without a GPU
     assert Path(audio_path).suffix == ".wav" and result["duration_s"] > 0
-    assert result["voice"] == ("" if model == "facebook/mms-tts-eng" else voice or "v2/en_speaker_6")
+    assert result["voice"] == (voice or "")  # MMS-TTS has one voice, ""
+
+
+@pytest.mark.parametrize(("document", "model"), [("invoice.png", None),
+                                               ("invoice.pdf", "naver-clova-ix/donut-base-finetuned-docvqa")])
+def test_answer_document(client: Client, document: str, model: str | None) -> None:
+    extra = {"model": model} if model else {}
+    page, answer, result = client.predict(document=handle_file(ASSETS / "documents" / document),
+                                          question="What is the total?", api_name="/answer_document", **extra)
+    assert result["model"] == (model or "impira/layoutlm-document-qa")
+    assert result["page_count"] == (2 if document.endswith(".pdf") else 1)
+    drawn = [annotation["label"] for annotation in page["annotations"]]
+    assert drawn == ([result["answer"]] if result["box"] else [])  # LayoutLM's box is drawn; Donut has none
+    assert result["answer"] in answer
 
 
 def test_a_user_mistake_comes_back_as_our_message(client: Client) -> None:

@@ -12,7 +12,8 @@ import app
 
 ROOT = Path(__file__).resolve().parent.parent
 # Every tab in page order: each group, then its tabs.
-TAB_NAMES = ["Images", "Image classification", "Object detection", "Segmentation", "Depth", "Text", "Translation",
+TAB_NAMES = ["Images", "Image classification", "Object detection", "Segmentation", "Depth", "Captioning", "Video",
+             "Video classification", "Text", "Translation", "Masked words", "Documents", "Document questions",
              "Speech", "Speech recognition", "Text to speech", "Models"]
 
 
@@ -29,7 +30,8 @@ def test_flags_parse() -> None:
     assert (args.host, args.port, args.share, args.models_dir, args.preload, args.device) == (
         "0.0.0.0", 8000, True, "m", "defaults", "cpu")
     defaults = app.parse_args([])
-    assert (defaults.host, defaults.share, defaults.preload) == ("127.0.0.1", False, "none")
+    assert (defaults.host, defaults.share, defaults.preload, defaults.no_mcp) == ("127.0.0.1", False, "none", False)
+    assert app.parse_args(["--no-mcp"]).no_mcp is True
 
 
 def test_launch_settings_are_hardened() -> None:
@@ -40,12 +42,13 @@ def test_launch_settings_are_hardened() -> None:
 
 def test_python_app_py_serves_every_tab(models_dir: Path) -> None:
     port = free_port()
+    # Output to /dev/null: a pipe nobody reads would stall the server once it is full.
     server = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--models-dir", str(models_dir),
                                "--preload", "defaults", "--device", "cpu"],
-                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                              cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         config = None
-        for _ in range(120):  # up to 60 s for start-up
+        for _ in range(360):  # up to 3 minutes for start-up on a busy machine
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/config", timeout=2) as response:
                     config = json.load(response)
@@ -56,6 +59,30 @@ def test_python_app_py_serves_every_tab(models_dir: Path) -> None:
         labels = [component["props"].get("label") for component in config["components"]
                   if component["type"] == "tabitem"]
         assert labels == TAB_NAMES
+        # The MCP tools and the OpenAI routes are served by `python app.py` too.
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/gradio_api/mcp/schema", timeout=10) as response:
+            assert {tool["name"] for tool in json.load(response)} >= {"translate", "transcribe"}
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=10) as response:
+            assert any(model["id"] == "whisper-1" for model in json.load(response)["data"])
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_no_mcp_turns_the_mcp_server_off(models_dir: Path) -> None:
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--models-dir", str(models_dir),
+                               "--no-mcp"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(360):  # up to 3 minutes
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/config", timeout=2) as response:
+                    assert json.load(response)["mcp_server"] is False
+                break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            raise AssertionError("the server did not answer")
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -22,9 +22,13 @@ TABS = [
     ("Images", "Object detection", "Detect", "facebook/detr-resnet-50"),
     ("Images", "Segmentation", "Segment", "nvidia/segformer-b0-finetuned-ade-512-512"),
     ("Images", "Depth", "Estimate depth", "vinvino02/glpn-nyu"),
+    ("Images", "Captioning", "Caption", "microsoft/git-base-coco"),
+    ("Video", "Video classification", "Classify video", "MCG-NJU/videomae-base-finetuned-kinetics"),
     ("Text", "Translation", "Translate", "facebook/m2m100_418M"),
+    ("Text", "Masked words", "Fill in", "FacebookAI/xlm-roberta-base"),
+    ("Documents", "Document questions", "Answer", "impira/layoutlm-document-qa"),
     ("Speech", "Speech recognition", "Transcribe", "openai/whisper-large-v3-turbo"),
-    ("Speech", "Text to speech", "Speak", "suno/bark-small"),
+    ("Speech", "Text to speech", "Speak", "facebook/mms-tts-eng"),  # the default without a GPU
 ]
 TIMEOUT_MS = 60_000
 
@@ -90,6 +94,25 @@ def test_clicking_a_segmentation_class_highlights_it(page) -> None:
     page.screenshot(path=str(SCREENSHOTS / "segmentation_highlight.png"), full_page=True)
 
 
+def test_the_page_says_the_tiny_models_give_random_outputs(page) -> None:
+    page.get_by_text("These models have random weights").first.wait_for(timeout=TIMEOUT_MS)
+
+
+def test_empty_labels_example_runs_the_imagenet_classifier(page) -> None:
+    panel = open_tab(page, "Images", "Image classification")
+    labels = panel.get_by_label("Labels")
+    labels.fill("cat, dog")  # so that the example's empty labels are a change the model menu follows
+    panel.get_by_text("Strong general-purpose zero-shot").wait_for(timeout=TIMEOUT_MS)
+    panel.locator("table[role=grid] tbody tr").nth(1).click()  # the second example: coffee.jpg, no labels
+    page.wait_for_timeout(1500)
+    assert labels.input_value() == ""
+    panel.get_by_text("Closed set, used when the labels are empty").wait_for(timeout=TIMEOUT_MS)  # the menu followed
+    panel.get_by_role("button", name="Classify", exact=True).click()
+    panel.get_by_text("google/vit-base-patch16-224").first.wait_for(timeout=TIMEOUT_MS)
+    assert page.locator(".toast-body.error").count() == 0
+    page.screenshot(path=str(SCREENSHOTS / "image_classification_imagenet.png"), full_page=True)
+
+
 def test_a_deep_link_opens_its_tab(page, app_url: str) -> None:
     page.goto(f"{app_url}?tab=transcribe")
     page.get_by_role("tab", name="Speech recognition", exact=True).wait_for(timeout=TIMEOUT_MS)
@@ -97,10 +120,61 @@ def test_a_deep_link_opens_its_tab(page, app_url: str) -> None:
     assert [text.strip() for text in selected] == ["Speech", "Speech recognition"]
 
 
+# Counts the bytes each MediaRecorder hands out, so the test stops recording once the recorder has written a clip
+# (a loaded machine's fake camera and encoder take seconds to start; stopped earlier, the upload is one byte).
+COUNT_RECORDED_BYTES = """
+window.recordedBytes = 0;
+const start = MediaRecorder.prototype.start;
+MediaRecorder.prototype.start = function (...args) {
+  this.addEventListener("dataavailable", (event) => { window.recordedBytes += event.data.size; });
+  return start.apply(this, args);
+};
+"""
+
+
+def test_a_webcam_recording_is_classified(page, app_url: str) -> None:
+    page.add_init_script(COUNT_RECORDED_BYTES)
+    page.goto(f"{app_url}?tab=classify_video")
+    page.get_by_role("tab", name="Video classification", exact=True).wait_for(timeout=TIMEOUT_MS)
+    panel = open_tab(page, "Video", "Video classification")
+    panel.get_by_role("button", name="Capture from camera").click()
+    panel.get_by_text("Click to Access Webcam").click()  # Chromium's fake camera, allowed by its flags
+    panel.get_by_role("button", name="start recording").click()
+    page.wait_for_function("window.recordedBytes > 20000", timeout=TIMEOUT_MS)
+    panel.get_by_role("button", name="start recording").click()  # the same button stops
+    panel.locator("video").first.wait_for(timeout=TIMEOUT_MS)  # the recording, uploaded and shown
+    panel.get_by_role("button", name="Classify video", exact=True).click()
+    panel.get_by_text('"sampled_frames"').first.wait_for(timeout=TIMEOUT_MS)
+    assert page.locator(".toast-body.error").count() == 0
+    page.screenshot(path=str(SCREENSHOTS / "webcam_recording.png"), full_page=True)
+
+
+def test_mms_language_menu_is_searched_by_name(page) -> None:
+    panel = open_tab(page, "Speech", "Speech recognition")
+    model = panel.get_by_label("Model")
+    model.click()
+    page.get_by_role("option", name="MMS-1b-all (965M)").click()
+    language = panel.get_by_label("Language").first  # the menu; the second "Language" box shows the result
+    language.click()
+    language.fill("")
+    language.press_sequentially("swahi")  # a thousand languages: typing narrows them
+    page.get_by_role("option", name="Swahili (swh)").click()
+    panel.locator("button.gallery-item").nth(3).click()  # sw.wav
+    page.wait_for_timeout(1500)
+    panel.get_by_role("button", name="Transcribe", exact=True).click()
+    panel.get_by_text("facebook/mms-1b-all").first.wait_for(timeout=TIMEOUT_MS)
+    assert page.locator(".toast-body.error").count() == 0
+    assert panel.get_by_label("Language").nth(1).input_value() == "Swahili"
+    page.screenshot(path=str(SCREENSHOTS / "speech_recognition_mms.png"), full_page=True)
+
+
 def test_models_tab_shows_the_loaded_models(page) -> None:
     panel = open_tab(page, "Models")
     panel.get_by_role("button", name="Refresh").click()
     panel.get_by_text("float32").first.wait_for(timeout=TIMEOUT_MS)
+    import transformers
+
+    panel.get_by_text(f"transformers {transformers.__version__}").first.wait_for(timeout=TIMEOUT_MS)
     page.screenshot(path=str(SCREENSHOTS / "models.png"), full_page=True)
 
 
@@ -117,3 +191,18 @@ def test_a_bad_upload_shows_our_message_and_keeps_the_labels(page, tmp_path: Pat
     assert "could not be read as an image" in toast.first.inner_text()
     assert labels.input_value() == "cat, dog"  # nothing the user typed is lost
     page.screenshot(path=str(SCREENSHOTS / "bad_upload.png"), full_page=True)
+
+
+def test_captioning_sends_a_question_to_the_question_model(page, app_url: str) -> None:
+    page.goto(f"{app_url}?tab=caption_image")  # a fresh page: no message left from an earlier test
+    page.get_by_role("tab", name="Captioning", exact=True).wait_for(timeout=TIMEOUT_MS)
+    panel = open_tab(page, "Images", "Captioning")
+    model = panel.get_by_label("Model")
+    model.click()
+    page.get_by_role("option", name="GIT large COCO (394M)", exact=True).click()
+    panel.locator("table[role=grid] tbody tr").nth(2).click()  # the chelsea.jpg example with a question
+    page.wait_for_timeout(1500)
+    assert model.input_value() == "GIT base VQAv2 (177M)"  # a question on a captioning model switches it
+    panel.get_by_role("button", name="Caption", exact=True).click()
+    panel.get_by_text("microsoft/git-base-vqav2").first.wait_for(timeout=TIMEOUT_MS)
+    assert page.locator(".toast-body.error").count() == 0

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from gradio_client import Client
+from gradio_client import Client, handle_file
 
 from backend import models
 
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
 MODEL = "facebook/m2m100_1.2B"  # the non-default translation model, loaded only by these tests
 
 
@@ -86,3 +87,15 @@ def test_out_of_memory_while_loading(client: Client, unloaded: Path, monkeypatch
     assert models.CACHE.status()["models"] == []  # everything was unloaded to make room
     monkeypatch.setattr(models.CACHE, "loader", real_loader)
     assert translate(client)["model"] == MODEL
+
+
+def test_a_package_missing_at_call_time_is_named_to_the_user(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    from transformers.utils import import_utils
+
+    # OWLv2's image processor asks for scipy when it runs (transformers 5.24); make scipy look absent.
+    monkeypatch.setitem(import_utils.BACKENDS_MAPPING, "scipy", (lambda: False, import_utils.SCIPY_IMPORT_ERROR))
+    with pytest.raises(Exception, match=r"needs the Python package 'scipy', which is not installed on this server"):
+        client.predict(image=handle_file(ASSETS / "images" / "astronaut.jpg"), queries="a flag",
+                       model="google/owlv2-base-patch16-ensemble", api_name="/detect_objects")
+    monkeypatch.undo()
+    other_tab_works(client)

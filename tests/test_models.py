@@ -11,7 +11,7 @@ import torch
 
 from backend import models
 from backend.catalog import CATALOG, ModelSpec
-from backend.errors import ModelUnavailableError
+from backend.errors import MissingPackageError, ModelUnavailableError
 from backend.models import ModelCache, parse_bytes, pick_device, pick_dtype
 
 IDS = [spec.id for spec in CATALOG]
@@ -297,3 +297,20 @@ def test_real_loads_of_different_models_in_parallel_threads_all_succeed(models_d
 
 def test_the_app_cache_is_module_level() -> None:
     assert isinstance(models.CACHE, ModelCache)
+
+
+def test_a_processor_that_needs_a_missing_package_names_it(models_dir: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           caplog: pytest.LogCaptureFixture) -> None:
+    import transformers
+    from transformers.utils import import_utils
+
+    # A processor whose loading asks transformers for scipy, with scipy made to look absent.
+    monkeypatch.setitem(import_utils.BACKENDS_MAPPING, "scipy", (lambda: False, import_utils.SCIPY_IMPORT_ERROR))
+    monkeypatch.setattr(transformers.AutoProcessor, "from_pretrained",
+                        lambda *args, **kwargs: import_utils.requires_backends(transformers.AutoProcessor, "scipy"))
+    with caplog.at_level(logging.ERROR), pytest.raises(MissingPackageError) as raised:
+        ModelCache(device=torch.device("cpu")).get("google/owlv2-base-patch16-ensemble")
+    message = str(raised.value)
+    assert "google/owlv2-base-patch16-ensemble" in message and "'scipy'" in message
+    assert "not installed on this server" in message and "pip install scipy" in message
+    assert "Traceback" not in message and "Traceback" in caplog.text  # the log keeps the traceback

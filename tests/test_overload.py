@@ -3,7 +3,6 @@
 import contextlib
 import io
 import os
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -150,8 +149,11 @@ def open_files() -> int:
 
 
 def temp_files() -> int:
-    """Files under the system temp folder (gradio's upload cache and our downloads live there)."""
-    return sum(len(files) for _, _, files in os.walk(tempfile.gettempdir()))
+    """Files in gradio's upload and output cache (this run's own, tests/conftest.py) and in our downloads folder."""
+    from demos.common import OUTPUT_DIR
+
+    folders = [os.environ["GRADIO_TEMP_DIR"], str(OUTPUT_DIR)]
+    return sum(len(files) for folder in folders for _, _, files in os.walk(folder))
 
 
 def test_a_soak_of_100_mixed_requests_leaks_nothing(client: Client, tmp_path: Path) -> None:
@@ -215,3 +217,84 @@ def test_gradio_image_cache_files_are_written_once(tmp_path: Path) -> None:
     second = processing_utils.save_pil_to_cache(picture, str(tmp_path), format="png")
     assert second == first and os.stat(first).st_mtime_ns == written  # found, not rewritten
     assert Image.open(first).getpixel((0, 0)) == (255, 0, 0)
+
+
+def openai_transcription(app_url: str) -> str:
+    """One transcription through the OpenAI SDK at the app's /v1 routes."""
+    import openai
+
+    sdk = openai.OpenAI(base_url=app_url + "v1", api_key="unused", max_retries=0)
+    with open(SPEECH, "rb") as audio:
+        return sdk.audio.transcriptions.create(file=audio, model="facebook/wav2vec2-base-960h").text
+
+
+def mcp_result(app_url: str, tool: str, arguments: dict) -> dict:
+    """One MCP tool call (official SDK); its JSON result, or an exception carrying the tool error."""
+    import json
+
+    from tests.clients import call_tool, data_uri
+
+    result = call_tool(app_url, tool, {key: data_uri(value) if isinstance(value, Path) else value
+                                       for key, value in arguments.items()})
+    if result.isError:
+        raise RuntimeError(result.content[0].text)
+    return json.loads(result.content[0].text)
+
+
+def test_eight_clients_on_three_surfaces_share_the_one_model_queue(client: Client, app_url: str,
+                                                                   gauge: Gauge) -> None:
+    arguments = {key: value for key, value in SIX_REQUESTS[0].items() if key != "api_name"}
+    work = [
+        lambda: call(client, SIX_REQUESTS[0])[-1]["model"],
+        lambda: call(client, SIX_REQUESTS[3])[-1]["model"],
+        lambda: call(client, SIX_REQUESTS[5])[-1]["model"],
+        lambda: mcp_result(app_url, "classify_image", arguments)["model"],
+        lambda: mcp_result(app_url, "detect_objects", {"image": PHOTO})["model"],
+        lambda: mcp_result(app_url, "translate", {"text": "Hi.", "source_language": "English",
+                                                  "target_language": "German"})["model"],
+        lambda: openai_transcription(app_url),
+        lambda: openai_transcription(app_url),
+    ]
+    for job in work:  # each once alone first: eight cold model loads at once starve a small shared machine
+        job()
+    before = gauge.entered
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda job: job(), work))
+    assert all(isinstance(result, str) for result in results)  # every call answered, none refused
+    assert gauge.entered - before >= 8 and gauge.most == 1  # one model computation at a time, all surfaces
+
+
+@pytest.mark.parametrize("surface", ["gradio_client", "mcp", "openai"])
+def test_a_full_queue_is_busy_on_every_surface(client: Client, app_url: str, small_queue: int, surface: str,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import openai
+
+    model_work = compute.model_work
+
+    @contextlib.contextmanager
+    def slow() -> Iterator[None]:
+        with model_work():
+            time.sleep(0.5)
+            yield
+
+    monkeypatch.setattr(compute, "model_work", slow)
+    request = {"gradio_client": lambda: call(client, SIX_REQUESTS[4]),
+               "mcp": lambda: mcp_result(app_url, "transcribe", {"audio": SPEECH,
+                                                                 "model": "facebook/wav2vec2-base-960h"}),
+               "openai": lambda: openai_transcription(app_url)}[surface]
+
+    def attempt(_: int) -> object:
+        try:
+            return request()
+        except Exception as error:  # sorted into refusals below
+            return error
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(attempt, range(8)))
+    refused = [outcome for outcome in outcomes if isinstance(outcome, Exception)]
+    assert refused and len(refused) < len(outcomes)  # some turned away, the admitted ones answered
+    for error in refused:
+        if surface == "openai":
+            assert isinstance(error, openai.RateLimitError) and error.status_code == 429, error
+        else:
+            assert ("busy" if surface == "mcp" else "Queue is full") in str(error), error

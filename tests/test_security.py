@@ -61,7 +61,7 @@ def test_no_cors_header_for_a_foreign_origin(app_url: str) -> None:
 
 def test_launch_configuration() -> None:
     assert app.LAUNCH_SETTINGS == {"max_file_size": 50 * 1024 * 1024, "show_error": False,
-                                   "enable_monitoring": False}
+                                   "enable_monitoring": False, "mcp_server": True}
     assert "allowed_paths" not in app.LAUNCH_SETTINGS
     assert app.demo._queue.max_size == app.QUEUE_SIZE > 0
 

@@ -6,17 +6,23 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
+import torch
 
-from backend.catalog import find_model
+from backend import models
+from backend.catalog import find_model, helper_model, models_for
 from backend.errors import InputError
-from backend.transcribe import Segment, group_words, to_srt, to_vtt, transcribe
+from backend.transcribe import Segment, group_words, to_srt, to_vtt, transcribe, window_bounds
 from tests.conftest import ids_for, speech_like
+
+MMS = "facebook/mms-1b-all"
+XLS_R = "facebook/wav2vec2-xls-r-300m-21-to-en"
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
 
 def check_result(result: dict, model_id: str, duration: float) -> None:
     """The documented JSON shape; segments ordered and inside the audio."""
     json.dumps(result)
-    assert set(result) == {"model", "text", "language", "segments"}
+    assert set(result) == {"model", "text", "language", "segments", "language_probability", "language_candidates"}
     assert result["model"] == model_id and isinstance(result["text"], str)
     for segment in result["segments"]:
         assert 0.0 <= segment["start"] <= segment["end"] <= duration + 1e-6
@@ -31,10 +37,14 @@ def test_transcribes_short_and_long_audio(models_dir: Path, model_id: str, clip:
                                           request: pytest.FixtureRequest) -> None:
     path = request.getfixturevalue(clip)
     duration = soundfile.info(path).duration
-    result = transcribe(path, model=model_id).to_json()
-    check_result(result, model_id, duration)
     spec = find_model(model_id)
-    assert result["language"] in spec.languages  # detected (Whisper) or the model's only language (wav2vec2)
+    task = "translate" if spec.family == "xls_r_translation" else "transcribe"
+    result = transcribe(path, model=model_id, task=task).to_json()
+    check_result(result, model_id, duration)
+    if spec.family == "xls_r_translation":  # takes no language: says none unless told
+        assert result["language"] is None and result["text"]
+    else:  # detected (Whisper, MMS through MMS-LID) or the model's only language (wav2vec2)
+        assert result["language"] in spec.languages
 
 
 @pytest.mark.parametrize("model_id", ["openai/whisper-base", "openai/whisper-large-v3-turbo"])
@@ -71,11 +81,114 @@ def test_audio_given_as_rate_and_samples(models_dir: Path) -> None:
     ("facebook/wav2vec2-base-960h", "French", "transcribe", "does not know the language"),
     ("openai/whisper-base", "Klingon", "transcribe", "does not know the language"),
     ("openai/whisper-base", "auto", "summarise", "must be 'transcribe' or 'translate'"),
+    (MMS, "Klingon", "transcribe", "does not know the language"),
+    (MMS, "Italian", "transcribe", r"no adapter for Italian \(ita\)"),  # in the real checkpoint, not the tiny one
+    (MMS, "fra", "translate", "cannot translate"),
+    (XLS_R, "auto", "transcribe", "only translates speech into English"),
+    (XLS_R, "Swahili", "translate", "does not know the language"),
 ])
-def test_bad_options_are_refused_with_a_message(speech_3s: Path, model_id: str, language: str, task: str,
-                                                message: str) -> None:
+def test_bad_options_are_refused_with_a_message(models_dir: Path, speech_3s: Path, model_id: str, language: str,
+                                                task: str, message: str) -> None:
     with pytest.raises(InputError, match=message):
         transcribe(speech_3s, model=model_id, language=language, task=task)
+
+
+def test_mms_lid_is_a_helper_not_a_transcription_choice() -> None:
+    lid = helper_model("mms_lid")
+    assert lid.id == "facebook/mms-lid-126" and lid.task == "transcribe"
+    assert lid.id not in [spec.id for spec in models_for("transcribe")]
+    with pytest.raises(InputError, match="Unknown model"):
+        transcribe(ASSETS / "audio" / "en.wav", model=lid.id)
+
+
+@pytest.mark.parametrize(("language", "code"), [("fra", "fra"), ("French", "fra"), ("fr", "fra"),
+                                                ("French (fra)", "fra"), ("Swahili", "swh"), ("sw", "swh"),
+                                                ("Guarani (grn)", "grn")])
+def test_mms_takes_names_and_codes(models_dir: Path, speech_3s: Path, language: str, code: str) -> None:
+    result = transcribe(speech_3s, model=MMS, language=language)
+    assert result.language == code and result.language_probability is None and result.language_candidates == []
+
+
+def test_mms_adapters_switch_back_and_forth(models_dir: Path, speech_3s: Path) -> None:
+    first = transcribe(speech_3s, model=MMS, language="fra")
+    german = transcribe(speech_3s, model=MMS, language="deu")
+    again = transcribe(speech_3s, model=MMS, language="fra")
+    assert again == first  # from the weights kept in the memo, as from the adapter file
+    assert german.text != first.text
+    loaded = models.get(MMS)
+    kept = loaded.memo["mms_adapters"]
+    assert {"fra", "deu"} <= set(kept)
+    # The adapters really differ: attention adapters and CTC heads (one row per character of each language).
+    name = next(name for name in kept["fra"] if ".adapter_layer." in name)
+    assert not torch.equal(kept["fra"][name], kept["deu"][name])
+    assert kept["fra"]["lm_head.weight"].shape[0] != kept["deu"]["lm_head.weight"].shape[0]
+    assert loaded.model.lm_head.out_features == len(loaded.processor.tokenizer.vocab["fra"])
+
+
+def test_mms_with_kept_weights_equals_a_fresh_load_adapter(models_dir: Path, speech_3s: Path) -> None:
+    from transformers import AutoModelForCTC, AutoProcessor
+
+    ours = [transcribe(speech_3s, model=MMS, language=language).text for language in ("swh", "eng", "swh")]
+    folder = str(models_dir / MMS)
+    processor = AutoProcessor.from_pretrained(folder)
+    model = AutoModelForCTC.from_pretrained(folder, use_safetensors=True, dtype=torch.float32)
+    model.load_adapter("swh", use_safetensors=True)
+    processor.tokenizer.set_target_lang("swh")
+    samples, rate = soundfile.read(speech_3s, dtype="float32")
+    with torch.inference_mode():
+        logits = model(**processor(samples, sampling_rate=rate, return_tensors="pt")).logits
+    assert ours[0] == ours[2] == processor.batch_decode(logits.argmax(-1))[0].strip()
+
+
+def test_mms_auto_detects_with_mms_lid_top_3(models_dir: Path, speech_3s: Path) -> None:
+    from transformers import pipeline
+
+    result = transcribe(speech_3s, model=MMS, language="auto")
+    candidates = [(guess.language, guess.probability) for guess in result.language_candidates]
+    assert len(candidates) == 3
+    probabilities = [probability for _, probability in candidates]
+    assert probabilities == sorted(probabilities, reverse=True) and sum(probabilities) <= 1.0 + 1e-6
+    # The chosen language is the likeliest with an adapter (the tiny MMS has none for "cmn").
+    assert result.language == next(code for code, _ in candidates if code != "cmn")
+    assert result.language_probability == dict(candidates)[result.language]
+    # The same top 3 as transformers' audio-classification pipeline on the same model.
+    loaded = models.get(helper_model("mms_lid").id)
+    classify = pipeline("audio-classification", model=loaded.model, feature_extractor=loaded.processor)
+    samples, rate = soundfile.read(speech_3s, dtype="float32")
+    theirs = classify({"raw": samples, "sampling_rate": rate}, top_k=3)
+    assert [item["label"] for item in theirs] == [code for code, _ in candidates]
+    assert [item["score"] for item in theirs] == pytest.approx(probabilities, abs=1e-4)
+
+
+def test_xls_r_windows_batched_equal_windows_one_by_one(models_dir: Path, speech_45s: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import backend.transcribe as recognition
+
+    batched = transcribe(speech_45s, model=XLS_R, task="translate")
+    assert [(segment.start, segment.end) for segment in batched.segments] == [(0.0, 15.0), (15.0, 30.0), (30.0, 45.0)]
+    monkeypatch.setattr(recognition, "XLS_R_BATCH_SIZE", 1)
+    assert transcribe(speech_45s, model=XLS_R, task="translate") == batched
+
+
+def test_xls_r_one_window_equals_the_transformers_pipeline(models_dir: Path, speech_3s: Path) -> None:
+    from transformers import pipeline
+
+    loaded = models.get(XLS_R)
+    recognizer = pipeline("automatic-speech-recognition", model=loaded.model, tokenizer=loaded.processor.tokenizer,
+                          feature_extractor=loaded.processor.feature_extractor)
+    samples, rate = soundfile.read(speech_3s, dtype="float32")
+    # Greedy like ours (the pipeline's own default is 5 beams).
+    theirs = recognizer({"raw": samples, "sampling_rate": rate},
+                        generate_kwargs={"max_new_tokens": 440, "num_beams": 1})
+    ours = transcribe(speech_3s, model=XLS_R, task="translate", language="French")
+    assert ours.text == theirs["text"].strip() and ours.language == "fr"
+
+
+def test_window_bounds() -> None:
+    assert window_bounds(45, 20) == [(0, 15), (15, 30), (30, 45)]
+    assert window_bounds(40, 20) == [(0, 20), (20, 40)]
+    assert window_bounds(41, 20) == [(0, 14), (14, 27), (27, 41)]
+    assert window_bounds(3, 20) == [(0, 3)]
 
 
 def test_words_are_grouped_at_pauses_and_by_length() -> None:

@@ -13,9 +13,14 @@ from pathlib import Path
 import transformers
 
 from backend.catalog import CATALOG
-from tests.tiny_models import audio_text, segmentation, vision
+from tests.tiny_models import audio_text, captioning, documents, multilingual_speech, segmentation, text, video, vision
 
-BUILDERS: dict[str, Callable[[Path], None]] = {**vision.BUILDERS, **segmentation.BUILDERS, **audio_text.BUILDERS}
+BUILDERS: dict[str, Callable[[Path], None]] = {**vision.BUILDERS, **segmentation.BUILDERS, **captioning.BUILDERS,
+                                               **video.BUILDERS, **audio_text.BUILDERS, **multilingual_speech.BUILDERS,
+                                               **text.BUILDERS, **documents.BUILDERS}
+# Written at the top of every folder of tiny models: the app shows a notice that outputs are random when its
+# MODELS_DIR holds this file (backend/models.py, RANDOM_WEIGHTS_MARKER).
+MARKER = "RANDOM_WEIGHTS"
 
 
 def build_all(folder: Path) -> Path:
@@ -36,9 +41,10 @@ def build_all(folder: Path) -> Path:
 
 
 def _build_into(folder: Path) -> None:
-    """Run every builder into its <org>/<name> sub-folder."""
+    """Run every builder into its <org>/<name> sub-folder, then mark the folder as random weights."""
     for spec in CATALOG:
         BUILDERS[spec.id](folder / spec.id)
+    (folder / MARKER).write_text("Tiny models with random weights, built by tests/tiny_models: outputs are random.\n")
 
 
 def _builders_fingerprint() -> str:

@@ -1,4 +1,4 @@
-"""Tiny random stand-ins for the zero-shot classification, object detection and depth catalog models.
+"""Tiny random stand-ins for the image classification, object detection and depth catalog models.
 
 `BUILDERS[model_id](folder)` writes a complete Hugging Face model folder (config.json, model.safetensors,
 processor and tokenizer files) that loads offline with `AutoProcessor` and the task's Auto model class.
@@ -7,9 +7,11 @@ so that each model builds in a fraction of a second. Weights are random under a 
 here from a small alphabet (English letters, French accents, a few hundred CJK characters).
 """
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
+import gradio
 import torch
 from tokenizers import pre_tokenizers
 from transformers import (
@@ -47,6 +49,9 @@ from transformers import (
     OwlViTImageProcessor,
     OwlViTProcessor,
     ResNetConfig,
+    ViTConfig,
+    ViTForImageClassification,
+    ViTImageProcessor,
     XLMRobertaTokenizer,
 )
 
@@ -71,6 +76,11 @@ COCO_LABELS = (
     "scissors teddy_bear hair_drier toothbrush"
 ).split()
 COCO_ID2LABEL = {index: name.replace("_", " ") for index, name in enumerate(COCO_LABELS)}
+# The 1,000 ImageNet-1k class names in index order (281 "tabby cat", 285 "Egyptian Mau"): gradio ships a list
+# for its own demos. google/vit-base-patch16-224 spells a few differently ("tabby, tabby cat", "Egyptian cat").
+IMAGENET_LABELS = json.loads((Path(gradio.__file__).parent / "media_assets" / "data" / "imagenet_labels.json")
+                             .read_text(encoding="utf-8"))
+IMAGENET_ID2LABEL = dict(enumerate(IMAGENET_LABELS))
 BOS_ID, EOS_ID = 512, 513  # <|startoftext|>, <|endoftext|> after the 512 byte symbols
 CLIP_MEAN, CLIP_STD = [0.4815, 0.4578, 0.4082], [0.2686, 0.2613, 0.2758]
 
@@ -168,6 +178,17 @@ def build_altclip(folder: Path) -> None:
     save(folder, AltCLIPModel(config).eval(), processor)
 
 
+def build_vit(folder: Path) -> None:
+    """ViT with an ImageNet-1k head: the tiny vision transformer, a 1,000-class linear layer on its [CLS] token."""
+    torch.manual_seed(SEED)
+    config = ViTConfig(**vit_config(), id2label=IMAGENET_ID2LABEL,
+                       label2id={name: index for index, name in IMAGENET_ID2LABEL.items()})
+    # google/vit-base-patch16-224's processing: a plain resize to a square (no crop), pixels scaled to [-1, 1].
+    processor = ViTImageProcessor(size={"height": IMAGE_SIZE, "width": IMAGE_SIZE}, image_mean=[0.5] * 3,
+                                  image_std=[0.5] * 3)
+    save(folder, ViTForImageClassification(config).eval(), processor)
+
+
 def build_detr(folder: Path) -> None:
     """DETR with a tiny ResNet backbone (transformers' own, not timm) and DETR's 91 COCO labels."""
     torch.manual_seed(SEED)
@@ -242,6 +263,7 @@ BUILDERS: dict[str, Callable[[Path], None]] = {
     "openai/clip-vit-base-patch32": build_clip,
     "kakaobrain/align-base": build_align,
     "BAAI/AltCLIP": build_altclip,
+    "google/vit-base-patch16-224": build_vit,
     "facebook/detr-resnet-50": build_detr,
     "google/owlvit-base-patch32": build_owlvit,
     "google/owlv2-base-patch16-ensemble": build_owlv2,
