@@ -11,7 +11,6 @@ from backend.engines import ctranslate2_models
 from backend.errors import ModelUnavailableError
 from backend.models import ModelCache
 
-pytest.importorskip("ctranslate2")
 MODEL = "facebook/m2m100_418M"
 SENTENCES = ["Bonjour tout le monde.", "Le marché ouvre à huit heures et ferme à midi.", "Merci !"]
 
