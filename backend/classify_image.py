@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from backend import compute, inputs, models
+from backend import compute, dispatch, inputs, models
 from backend.catalog import resolve_model
 from backend.errors import InputError
 
@@ -43,6 +43,7 @@ class ClassificationResult:
         return asdict(self)
 
 
+@dispatch.task(files={"image": "image"})
 def classify_image(
     image: Any,
     labels: str | list[str],

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from backend import compute, inputs, models
+from backend import compute, dispatch, inputs, models
 from backend.catalog import ModelSpec, resolve_model
 from backend.errors import InputError
 from backend.languages import find_language
@@ -52,6 +52,7 @@ class TranscriptionResult:
         return asdict(self)
 
 
+@dispatch.task(files={"audio": "audio"})
 def transcribe(
     audio: Any,
     model: str | None = None,

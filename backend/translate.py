@@ -10,7 +10,7 @@ from collections.abc import Hashable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from backend import compute, inputs, models
+from backend import compute, dispatch, inputs, models
 from backend.catalog import ModelSpec, resolve_model
 from backend.errors import InputError
 from backend.languages import find_language
@@ -42,6 +42,7 @@ class TranslationResult:
         return asdict(self)
 
 
+@dispatch.task()
 def translate(text: str, source_language: str, target_language: str, model: str | None = None) -> TranslationResult:
     """Translate text; languages are English names ("French") or codes ("fr")."""
     spec = resolve_model("translate", model)

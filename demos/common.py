@@ -16,13 +16,14 @@ from typing import Any, TypeVar
 import gradio as gr
 from gradio import processing_utils
 
-from backend import models
+from backend import dispatch, models
 from backend.catalog import default_model, find_model, models_for
 from backend.errors import (
     InputError,
     MissingPackageError,
     ModelUnavailableError,
     ResourceExhaustedError,
+    ServiceUnavailableError,
     missing_package_message,
 )
 
@@ -55,7 +56,8 @@ def user_errors(handler: Handler) -> Handler:
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         try:
             return handler(*args, **kwargs)
-        except (InputError, ModelUnavailableError, ResourceExhaustedError, MissingPackageError) as error:
+        except (InputError, ModelUnavailableError, ResourceExhaustedError, MissingPackageError,
+                ServiceUnavailableError) as error:
             # gr.Error renders HTML: escape, since messages may quote a little of what the user typed.
             raise gr.Error(html.escape(str(error), quote=False), print_exception=False) from error
         except gr.Error:
@@ -85,7 +87,7 @@ def model_handler(handler: Handler) -> Handler:
 def show_loading(model_id: str | None, task: str, progress: gr.Progress) -> None:
     """Tell the user a model is being loaded when this request is its first use (download bars follow)."""
     spec = find_model(model_id or "") or default_model(task)
-    if not models.CACHE.is_loaded(spec.id):
+    if not dispatch.is_loaded(spec.id):
         progress(0, desc=f"Loading {spec.label} (first use)...")
 
 
