@@ -7,6 +7,7 @@ id. Errors come back as our own types with our own messages: never a Ray traceba
 
 import logging
 import os
+import socket
 import time
 import uuid
 from typing import Any
@@ -129,6 +130,7 @@ def connect(address: str, serve_config: str | None = None, timeout_s: float = CA
         os.environ["APP_SERVE_CONFIG"] = serve_config
     routes = config.routes(config.applications(config.load_config()))
     if not ray.is_initialized():
+        check_reachable(address)
         try:
             ray.init(address=address, namespace=registry.NAMESPACE, logging_level=logging.WARNING,
                      log_to_driver=False)
@@ -146,6 +148,18 @@ def connect(address: str, serve_config: str | None = None, timeout_s: float = CA
     remote = RayRemote(routes, timeout_s=timeout_s)
     dispatch.use_ray(remote)
     return remote
+
+
+def check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """Refuse a host:port address nothing listens on at once (ray.init would retry it for minutes)."""
+    host, _, port = address.rpartition(":")
+    if address in ("auto", "local") or "://" in address or not port.isdigit():
+        return  # "auto" finds the local cluster or fails fast; ray:// goes through Ray Client
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except OSError as error:
+        raise ServiceUnavailableError(f"Could not reach a Ray cluster at {address!r}: start one (ray start --head) "
+                                      "or pass --ray-address.") from error
 
 
 def disconnect() -> None:
