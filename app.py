@@ -124,7 +124,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="load models at start-up, in the background")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default=None,
                         help="force a device (default: APP_DEVICE or automatic)")
-    parser.add_argument("--backend", choices=dispatch.BACKENDS, default=os.environ.get("APP_BACKEND", "local") or "local",
+    parser.add_argument("--backend", choices=dispatch.BACKENDS, default=os.environ.get("APP_BACKEND") or "local",
                         help="where models run: in this process (local, the default) or on a Ray Serve cluster (ray)")
     parser.add_argument("--ray-address", default=os.environ.get("RAY_ADDRESS", "auto"),
                         help="the Ray cluster to join in Ray mode (default: RAY_ADDRESS or auto, the local one)")

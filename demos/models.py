@@ -9,8 +9,8 @@ from typing import Any
 import gradio as gr
 
 from backend import dispatch, models
-from backend.versions import versions_line
 from backend.catalog import CATALOG, find_model
+from backend.versions import versions_line
 from demos.common import MODEL_QUEUE, user_errors
 
 TABLE_HEADERS = ["task", "model", "id", "loaded", "device", "dtype", "memory (MB)", "load (s)", "hits", "last used"]

@@ -24,10 +24,10 @@ import pytest
 os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
 if os.environ.get("CI", "").lower() != "true":
     pytest.importorskip("ray")
-import ray  # noqa: E402
-from gradio_client import Client  # noqa: E402
+import ray
+from gradio_client import Client
 
-from backend import (  # noqa: E402
+from backend import (
     classify_image,
     detect_objects,
     dispatch,
@@ -36,7 +36,7 @@ from backend import (  # noqa: E402
     transcribe,
     translate,
 )
-from backend.errors import BusyError, InputError, ServiceUnavailableError  # noqa: E402
+from backend.errors import BusyError, InputError, ServiceUnavailableError
 
 ROOT = Path(__file__).resolve().parent.parent
 # The test cluster: serve_config.yaml's general applications with fixed, small replica counts, one torch thread
