@@ -111,9 +111,8 @@ def ray_serve() -> dict[str, Any]:
                                                                                 arguments)) for _ in range(3)])
         return results
     finally:
+        serve.shutdown()  # before leaving: serve.shutdown() would otherwise start a new local Ray to connect to
         client.disconnect()
-        serve.shutdown()
-        ray.shutdown()
 
 
 def rows(results: dict[str, Any]) -> list[tuple[str, str]]:
