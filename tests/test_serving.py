@@ -4,6 +4,7 @@ One cluster for the module (on 127.0.0.1 only), deployed from serve_config.yaml 
 Skipped where Ray is not installed, except in CI (CI=true), which installs requirements-ray.txt.
 """
 
+import copy
 import os
 import re
 import signal
@@ -40,21 +41,20 @@ from backend.errors import BusyError, InputError, ServiceUnavailableError
 
 ROOT = Path(__file__).resolve().parent.parent
 # The test cluster: serve_config.yaml's general applications with fixed, small replica counts, one torch thread
-# each, plus the M2M100 1.2B application narrowed to one request at a time and one waiting (the overload test).
+# each, plus "narrow", a copy of the speech application that takes one request at a time and one waiting.
 ONE_THREAD = {"env_vars": {"APP_TORCH_THREADS": "1", "APP_MEMORY_BUDGET": "1GB", "APP_MAX_MODELS_PER_REPLICA": "8"}}
 OVERRIDES: dict[str, dict[str, Any]] = {
     "vision": {"num_replicas": 1, "ray_actor_options": {"num_cpus": 1, "runtime_env": ONE_THREAD}},
     "text": {"num_replicas": 2, "ray_actor_options": {"num_cpus": 1, "runtime_env": ONE_THREAD}},
     "speech": {"num_replicas": 1, "ray_actor_options": {"num_cpus": 1, "runtime_env": ONE_THREAD}},
-    "m2m100-large": {"num_replicas": 1, "max_ongoing_requests": 1, "max_queued_requests": 1,
-                     "ray_actor_options": {"num_cpus": 1, "num_gpus": 0, "runtime_env": ONE_THREAD}},
+    "narrow": {"num_replicas": 1, "max_ongoing_requests": 1, "max_queued_requests": 1,
+               "ray_actor_options": {"num_cpus": 1, "runtime_env": ONE_THREAD}},
 }
 # What a user-facing message must never contain: Ray's task prefix, process ids, addresses, tracebacks.
 LEAKS = re.compile(r"ray::|pid=|\b\d{1,3}(\.\d{1,3}){3}\b|Traceback|RayTaskError|ActorDiedError")
 # The default Whisper (large-v3-turbo) has its own GPU application, not deployed here; this one is "speech"'s.
 WHISPER = "openai/whisper-base"
 TEXT = "The weather is nice today. We are going to the park."
-LONG_TEXT = " ".join(["The weather is nice today, and we are going to the park with the children."] * 12)
 
 
 @pytest.fixture(scope="module")
@@ -68,13 +68,28 @@ def cluster(models_dir: Path) -> Iterator[Any]:
     ray.init(address="local", num_cpus=8, include_dashboard=False, _node_ip_address="127.0.0.1",
              namespace=registry.NAMESPACE, log_to_driver=False)
     try:
-        run.deploy(run.with_overrides(config.load_config(), OVERRIDES), only=list(OVERRIDES))
+        raw = config.load_config()
+        narrow = copy.deepcopy(next(entry for entry in raw["applications"] if entry["name"] == "speech"))
+        raw["applications"].append({**narrow, "name": "narrow", "route_prefix": "/narrow"})
+        run.deploy(run.with_overrides(raw, OVERRIDES), only=list(OVERRIDES))
         remote = client.connect("auto")
         yield remote
     finally:
         dispatch.use_ray(None)
         serve.shutdown()
         ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def speech_29min(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """29 minutes of speech-like audio at 8 kHz (28 MB WAV, under the limits): seconds of work even on tiny models."""
+    import soundfile
+
+    from tests.conftest import speech_like
+
+    path = tmp_path_factory.mktemp("audio") / "speech_29min.wav"
+    soundfile.write(path, speech_like(29 * 60, rate=8000), 8000, subtype="PCM_16")
+    return path
 
 
 def assert_clean(message: str) -> None:
@@ -191,39 +206,48 @@ def test_same_model_goes_to_the_replica_that_has_it(cluster: Any) -> None:
     assert after[0]["hits"] >= before[0]["hits"] + 6
 
 
-def test_overload_is_busy(cluster: Any) -> None:
-    """Beyond one running and one queued request, callers are told at once that the servers are busy."""
-    def call(_: int) -> str:
+def test_overload_is_busy(cluster: Any, speech_29min: Path, speech_3s: Path) -> None:
+    """While one request runs and one waits, further callers are told at once that the servers are busy."""
+    from backend.serving.client import RayRemote
+
+    narrow = RayRemote({WHISPER: "narrow"})
+    short = {"audio": speech_3s.read_bytes(), "model": WHISPER, "language": None, "task": "transcribe"}
+    narrow.call("transcribe", WHISPER, short)  # the replica has the model
+
+    def call(arguments: dict[str, Any]) -> str:
         try:
-            translate.translate(LONG_TEXT, "en", "fr", model="facebook/m2m100_1.2B")
+            narrow.call("transcribe", WHISPER, arguments)
         except BusyError as error:
             return str(error)
         return "served"
 
-    with ThreadPoolExecutor(8) as pool:
-        outcomes = list(pool.map(call, range(8)))
-    assert "served" in outcomes
+    with ThreadPoolExecutor(7) as pool:
+        running = pool.submit(call, {**short, "audio": speech_29min.read_bytes()})
+        time.sleep(1.0)  # the long request is on the replica
+        outcomes = list(pool.map(call, [short] * 6))
+        assert running.result() == "served"
+    assert "served" in outcomes  # the one that waited
     busy = [outcome for outcome in outcomes if outcome != "served"]
-    assert busy and all("busy" in message for message in busy)
+    assert len(busy) >= 4 and all("busy" in message for message in busy)
     for message in busy:
         assert_clean(message)
-    translate.translate(TEXT, "en", "fr", model="facebook/m2m100_1.2B")  # and it serves again
+    assert narrow.call("transcribe", WHISPER, short).text is not None  # and it serves again
 
 
-def test_timeout_cancels_and_says_so(cluster: Any, speech_45s: Path) -> None:
+def test_timeout_cancels_and_says_so(cluster: Any, speech_29min: Path, speech_3s: Path) -> None:
     """A call past the front end's timeout is cancelled on the cluster and the user is told."""
     from backend.serving.client import RayRemote
 
     impatient = RayRemote(cluster.routes, timeout_s=0.05)
-    arguments = {"audio": speech_45s.read_bytes(), "model": WHISPER, "language": None,
+    arguments = {"audio": speech_29min.read_bytes(), "model": WHISPER, "language": None,
                  "task": "transcribe"}
     with pytest.raises(ServiceUnavailableError, match="longer than 0.05 s and was cancelled") as raised:
         impatient.call("transcribe", WHISPER, arguments)
     assert_clean(str(raised.value))
-    assert transcribe.transcribe(str(speech_45s), model=WHISPER).text is not None
+    assert transcribe.transcribe(str(speech_3s), model=WHISPER).text is not None
 
 
-def test_replica_killed_mid_request(cluster: Any, speech_45s: Path, speech_3s: Path) -> None:
+def test_replica_killed_mid_request(cluster: Any, speech_29min: Path, speech_3s: Path) -> None:
     """A replica killed during a request: that request is retried or told clearly, and the next one is served."""
     from backend.serving import registry
 
@@ -235,16 +259,18 @@ def test_replica_killed_mid_request(cluster: Any, speech_45s: Path, speech_3s: P
 
     def long_call() -> None:
         try:
-            outcome["text"] = transcribe.transcribe(str(speech_45s), model=WHISPER).text
+            outcome["text"] = transcribe.transcribe(str(speech_29min), model=WHISPER).text
         except ServiceUnavailableError as error:
             outcome["error"] = str(error)
 
     caller = threading.Thread(target=long_call)
     caller.start()
-    time.sleep(0.5)
+    time.sleep(1.5)  # seconds into the long request
+    assert caller.is_alive()  # still waiting for it: the kill lands mid-request
     ray.kill(ray.get_actor(speech_actors[0], namespace=registry.SERVE_NAMESPACE), no_restart=True)
     caller.join(timeout=180)
     assert not caller.is_alive()
+    # Retried once on the replica Serve starts in its place, or told clearly.
     assert "text" in outcome or "stopped" in outcome["error"]
     if "error" in outcome:
         assert_clean(outcome["error"])
