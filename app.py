@@ -5,6 +5,7 @@
 
 Beside the UI the same server offers every task as an MCP tool (/gradio_api/mcp/) and OpenAI-compatible audio
 routes (/v1/audio/*): see api/.
+    python app.py --backend ray [--ray-address ADDRESS] [--serve-config serve_config.yaml]   # model work on Ray Serve
 
 `demo` is module level so `gradio app.py` (reload mode) and Hugging Face Spaces find it.
 """
@@ -17,7 +18,7 @@ import threading
 import gradio as gr
 
 import api
-from backend import models
+from backend import dispatch, models
 from backend.catalog import CATALOG, TASKS, default_model
 from backend.engines import ENGINES
 from backend.limits import MAX_AUDIO_BYTES, MAX_IMAGE_BYTES, MAX_VIDEO_BYTES
@@ -43,6 +44,9 @@ logger = logging.getLogger("app")
 TITLE = "Multi-task model demo"
 # Requests waiting for the model queue beyond this are turned away with "busy, try again" instead of piling up.
 QUEUE_SIZE = int(os.environ.get("APP_QUEUE_SIZE", "32"))
+# In Ray mode the cluster runs model calls side by side (replicas) and queues them (max_queued_requests), so one
+# front end sends up to this many at once instead of one at a time.
+RAY_CONCURRENCY = int(os.environ.get("APP_RAY_CONCURRENCY", "32"))
 # Uploads larger than the largest input we accept are refused by gradio before they reach the disk.
 MAX_FILE_SIZE = max(MAX_IMAGE_BYTES, MAX_AUDIO_BYTES, MAX_VIDEO_BYTES)
 # gradio's cache of uploads and outputs: checked every 30 minutes, files older than an hour deleted.
@@ -162,7 +166,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="inference engine for M2M100: auto (CTranslate2 when installed), torch or ctranslate2 "
                              "(default: APP_ENGINE or auto)")
     parser.add_argument("--no-mcp", action="store_true", help="do not serve the tasks as MCP tools (APP_MCP=0)")
+    parser.add_argument("--backend", choices=dispatch.BACKENDS, default=os.environ.get("APP_BACKEND") or "local",
+                        help="where models run: in this process (local, the default) or on a Ray Serve cluster (ray)")
+    parser.add_argument("--ray-address", default=os.environ.get("RAY_ADDRESS", "auto"),
+                        help="the Ray cluster to join in Ray mode (default: RAY_ADDRESS or auto, the local one)")
+    parser.add_argument("--serve-config", default=None,
+                        help="the Serve config naming which application serves each model (default: serve_config.yaml)")
     return parser.parse_args(argv)
+
+
+def use_ray_backend(address: str, serve_config: str | None) -> None:
+    """Send model work to the Ray cluster at `address` and let model events run side by side; exit if unreachable."""
+    from backend.errors import ServiceUnavailableError
+    from backend.serving import client  # imports Ray: only in Ray mode
+
+    try:
+        client.connect(address, serve_config=serve_config)
+    except ServiceUnavailableError as error:
+        raise SystemExit(f"app.py: {error}") from None
+    for function in demo.fns.values():
+        if function.api_name in TASKS:
+            function.concurrency_limit = RAY_CONCURRENCY
+    logger.info("Model work goes to the Ray cluster at %s", address)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -175,6 +200,11 @@ def main(argv: list[str] | None = None) -> None:
         os.environ["APP_ENGINE"] = args.engine
     if args.device:
         models.configure(args.device)
+    if args.backend == "ray":
+        use_ray_backend(args.ray_address, args.serve_config)
+        if args.preload != "none":
+            logger.info("--preload is for local mode; in Ray mode replicas load models on their first request")
+            args.preload = "none"
     logger.info("Starting on %s with %s", models.CACHE.status()["device_name"], versions_line())
     preload = "defaults" if spaces is not None and args.preload == "none" else args.preload  # ZeroGPU: warm start
     if preload != "none":

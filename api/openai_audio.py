@@ -44,7 +44,7 @@ SPEECH_FORMATS = {"wav": ("WAV", "PCM_16", "audio/wav"), "flac": ("FLAC", "PCM_1
 CHUNK_BYTES = 1024 * 1024  # uploads are copied in pieces this large, counting the size as they go
 # gr.Error titles set by demos.common.user_errors -> HTTP status and OpenAI error type.
 ERROR_BY_TITLE = {"Model unavailable": (503, "server_error"), "Out of memory": (503, "server_error"),
-                  "Server error": (500, "server_error")}
+                  "Server error": (500, "server_error"), "Busy": (429, "rate_limit_error")}
 
 
 class OpenAIError(Exception):

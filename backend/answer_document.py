@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from PIL import Image
 
-from backend import compute, inputs, models, ocr
+from backend import compute, dispatch, inputs, models, ocr
 from backend.catalog import resolve_model
 from backend.limits import DOCUMENT_PAGES_READ, MAX_DOCUMENT_ANSWER_TOKENS, MAX_QUESTION_CHARS
 
@@ -55,6 +55,7 @@ class DocumentAnswer:
                 "pages_read": self.pages_read, "page_count": self.page_count, "note": self.note}
 
 
+@dispatch.task(files={"document": "document"})
 def answer_document(document: Any, question: str, model: str | None = None) -> DocumentAnswer:
     """Answer a question about a page image or the first DOCUMENT_PAGES_READ pages of a PDF."""
     spec = resolve_model(TASK, model)

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from PIL import Image
 
-from backend import compute, inputs, models
+from backend import compute, dispatch, inputs, models
 from backend.catalog import ModelSpec, default_model, models_for, resolve_model
 from backend.errors import InputError
 from backend.limits import MAX_CAPTION_NEW_TOKENS, MAX_QUESTION_CHARS
@@ -38,6 +38,8 @@ class CaptionResult:
         return asdict(self)
 
 
+@dispatch.task(pick=lambda arguments: pick_model(arguments["model"], bool(clean_question(arguments["question"]))),
+               files={"image": "image"})
 def caption_image(image: Any, question: str | None = None, model: str | None = None) -> CaptionResult:
     """Caption an image, or answer a question about it (empty question: a caption)."""
     question = clean_question(question)

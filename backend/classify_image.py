@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from backend import compute, inputs, models
+from backend import compute, dispatch, inputs, models
 from backend.catalog import ModelSpec, models_for, resolve_model
 from backend.errors import InputError
 
@@ -50,6 +50,8 @@ class ClassificationResult:
         return asdict(self)
 
 
+@dispatch.task(pick=lambda arguments: pick_model(arguments["model"], has_any(arguments["labels"])),
+               files={"image": "image"})
 def classify_image(
     image: Any,
     labels: str | list[str] | None = None,
@@ -57,8 +59,7 @@ def classify_image(
     template: str = DEFAULT_TEMPLATE,
 ) -> ClassificationResult:
     """Score each label (a list or comma/newline separated text) against the image; no labels: the top 5 classes."""
-    has_labels = bool(labels.strip() if isinstance(labels, str) else labels)
-    spec = pick_model(model, has_labels)
+    spec = pick_model(model, has_any(labels))
     if is_closed_set(spec):
         return classify_closed_set(spec, inputs.load_image(image))
     names = inputs.split_items(labels, what="labels")
@@ -75,6 +76,11 @@ def classify_image(
         model=spec.id,
         labels=[LabelScore(label=names[i], score=float(scores[i])) for i in order],
     )
+
+
+def has_any(labels: str | list[str] | None) -> bool:
+    """Whether a request gives any label (a zero-shot request) rather than none (the closed-set classes)."""
+    return bool(labels.strip() if isinstance(labels, str) else labels)
 
 
 def is_closed_set(spec: ModelSpec) -> bool:

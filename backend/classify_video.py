@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from backend import compute, models
+from backend import compute, dispatch, models
 from backend.catalog import resolve_model
 from backend.video import even_indices, probe_video, read_frames
 
@@ -44,6 +44,7 @@ class VideoClassificationResult:
                 "labels": [{"label": item.label, "score": item.score} for item in self.labels]}
 
 
+@dispatch.task(files={"video": "video"})
 def classify_video(video: Any, model: str | None = None) -> VideoClassificationResult:
     """The top-5 actions in a clip (a file path or its bytes): MP4, MOV, WebM, MKV, AVI or OGG."""
     spec = resolve_model("classify_video", model)

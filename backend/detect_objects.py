@@ -10,7 +10,7 @@ from typing import Any
 import torch
 from PIL import Image
 
-from backend import compute, inputs, models
+from backend import compute, dispatch, inputs, models
 from backend.catalog import ModelSpec, models_for, resolve_model
 from backend.errors import InputError
 
@@ -40,6 +40,8 @@ class DetectionResult:
         return asdict(self)
 
 
+@dispatch.task(pick=lambda arguments: pick_model(arguments["model"], has_queries(arguments["queries"])),
+               files={"image": "image"})
 def detect_objects(
     image: Any,
     queries: str | list[str] | None = None,
@@ -47,8 +49,7 @@ def detect_objects(
     threshold: float | None = None,
 ) -> DetectionResult:
     """Find objects: with no queries the COCO classes (DETR), with queries what they describe (OWL-ViT/OWLv2)."""
-    has_queries = bool(queries.strip() if isinstance(queries, str) else queries)
-    spec = pick_model(model, has_queries)
+    spec = pick_model(model, has_queries(queries))
     threshold = DEFAULT_THRESHOLD[spec.family] if threshold is None else check_threshold(threshold)
     names = inputs.split_items(queries, what="queries") if spec.open_vocabulary else []
     picture = inputs.load_image(image)
@@ -62,15 +63,20 @@ def detect_objects(
     return DetectionResult(model=spec.id, detections=found)
 
 
-def pick_model(model_id: str | None, has_queries: bool) -> ModelSpec:
+def has_queries(queries: str | list[str] | None) -> bool:
+    """Whether a request gives any text query (an open-vocabulary request)."""
+    return bool(queries.strip() if isinstance(queries, str) else queries)
+
+
+def pick_model(model_id: str | None, with_queries: bool) -> ModelSpec:
     """The model for a request: the one asked for, else DETR without queries or the first open-vocabulary one with."""
     if not model_id:
         open_models = [spec for spec in models_for("detect_objects") if spec.open_vocabulary]
-        return open_models[0] if has_queries else resolve_model("detect_objects", None)
+        return open_models[0] if with_queries else resolve_model("detect_objects", None)
     spec = resolve_model("detect_objects", model_id)
-    if spec.open_vocabulary and not has_queries:
+    if spec.open_vocabulary and not with_queries:
         raise InputError(f"{spec.label} finds what you describe: enter text queries such as 'a cat, a red car'.")
-    if not spec.open_vocabulary and has_queries:
+    if not spec.open_vocabulary and with_queries:
         raise InputError(f"{spec.label} detects the 80 COCO classes and takes no text queries. Clear the queries, "
                          "or choose an open-vocabulary model (OWL-ViT or OWLv2).")
     return spec

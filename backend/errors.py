@@ -19,6 +19,14 @@ class ResourceExhaustedError(RuntimeError):
     """The device ran out of memory for this request; a smaller input or a smaller model may work."""
 
 
+class BusyError(ResourceExhaustedError):
+    """Every model server that could take this request is full (Ray mode); trying again later may work."""
+
+
+class ServiceUnavailableError(RuntimeError):
+    """The model servers could not answer (Ray mode: timed out, stopped, or unreachable); the message says which."""
+
+
 class MissingPackageError(RuntimeError):
     """A model's code needs a Python package or program this server lacks; the message names it for the admin."""
 

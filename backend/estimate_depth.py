@@ -12,7 +12,7 @@ import matplotlib
 import numpy as np
 from PIL import Image
 
-from backend import compute, inputs, models
+from backend import compute, dispatch, inputs, models
 from backend.catalog import resolve_model
 from backend.errors import InputError
 from backend.limits import MAX_DEPTH_INPUT_SIDE
@@ -44,6 +44,7 @@ class DepthResult:
         }
 
 
+@dispatch.task(files={"image": "image"})
 def estimate_depth(image: Any, model: str | None = None, colormap: str = DEFAULT_COLORMAP) -> DepthResult:
     """Predict the depth of every pixel of an image."""
     spec = resolve_model("estimate_depth", model)

@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from backend import compute, inputs, models
+from backend import compute, dispatch, inputs, models
 from backend.catalog import ModelSpec, resolve_model
 from backend.errors import InputError
 from backend.languages import LANGUAGE_NAMES
@@ -51,6 +51,7 @@ class FillMaskResult:
         return asdict(self)
 
 
+@dispatch.task()
 def fill_mask(text: str, model: str | None = None, language: str | None = AUTO) -> FillMaskResult:
     """The TOP_K likeliest words for the one mask in `text`; `language` (name, code or "auto") matters for XLM only."""
     spec = resolve_model("fill_mask", model)

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
-from backend import compute, inputs, models
+from backend import compute, dispatch, inputs, models
 from backend.catalog import resolve_model
 from backend.limits import MAX_SEGMENT_INPUT_SIDE
 
@@ -65,6 +65,7 @@ class SegmentationResult:
         }
 
 
+@dispatch.task(files={"image": "image"})
 def segment_image(image: Any, model: str | None = None) -> SegmentationResult:
     """Give every pixel of an image a class of the model's label set (ADE20k: 150 classes, Cityscapes: 19)."""
     spec = resolve_model("segment_image", model)

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from backend import compute, inputs, models
+from backend import compute, dispatch, inputs, models
 from backend.catalog import ModelSpec, resolve_model
 from backend.errors import InputError
 from backend.limits import MAX_SPEECH_SEMANTIC_TOKENS, MAX_TEXT_CHARS
@@ -43,6 +43,7 @@ class SpeechResult:
                 "duration_s": round(self.duration_s, 3), "voice": self.voice}
 
 
+@dispatch.task()
 def synthesize_speech(text: str, model: str | None = None, voice: str | None = None) -> SpeechResult:
     """Speak a text; `voice` is a Bark preset such as "v2/en_speaker_6" (None or "": the model's default)."""
     spec = resolve_model("synthesize_speech", model)

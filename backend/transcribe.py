@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from backend import compute, inputs, models
+from backend import compute, dispatch, inputs, models
 from backend.catalog import ModelSpec, helper_model, resolve_model
 from backend.errors import InputError, ModelUnavailableError
 from backend.languages import LANGUAGE_NAMES, find_language
@@ -79,6 +79,7 @@ class TranscriptionResult:
         return asdict(self)
 
 
+@dispatch.task(files={"audio": "audio"})
 def transcribe(
     audio: Any,
     model: str | None = None,

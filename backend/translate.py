@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from backend import compute, inputs, models
+from backend import compute, dispatch, inputs, models
 from backend.catalog import ModelSpec, resolve_model
 from backend.errors import InputError
 from backend.languages import find_language
@@ -48,6 +48,7 @@ class TranslationResult:
         return asdict(self)
 
 
+@dispatch.task()
 def translate(text: str, source_language: str, target_language: str, model: str | None = None) -> TranslationResult:
     """Translate text; languages are English names ("French") or codes ("fr")."""
     spec = resolve_model("translate", model)

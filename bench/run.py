@@ -4,6 +4,7 @@
     python -m bench.run --only cycle,http   # some sections, printed only (for working on one of them)
     python -m bench.run --only warm,cold --models google/vit-base-patch16-224   # some models' rows, printed only
     python -m bench.run --report            # BENCHMARKS.md again from the last full run's saved figures
+    python -m bench.run --only ray          # the Ray Serve backend (needs ray: requirements-ray.txt), printed only
 
 The first run builds real-size random-weight checkpoints into bench/.cache/ (bench/real_size.py). Every figure
 is a median of several runs with min and max, and every result is a ratio against a baseline measured in this
@@ -182,6 +183,14 @@ def http() -> dict[str, Any]:
             "speech": (speech_sequential, speech_concurrent)}
 
 
+def ray_section() -> list[tuple[str, str]]:
+    """The Ray Serve rows (bench/ray_serve.py), on the real-size MMS-TTS only."""
+    from bench import ray_serve
+
+    os.environ["MODELS_DIR"] = str(real_size.ensure_all([ray_serve.MODEL]))
+    return ray_serve.rows(ray_serve.ray_serve())
+
+
 def memory() -> dict[str, Any]:
     """RSS cycling the six tasks under a budget, in a fresh process."""
     models.unload_all()
@@ -201,12 +210,15 @@ SECTIONS: dict[str, Callable[[], Any]] = {
     "memory": memory,
     "engines": engines.translation,
 }
+# Sections outside the full run (an optional dependency): run with --only, printed only.
+OPTIONAL_SECTIONS: dict[str, Callable[[], Any]] = {"ray": ray_section}
 
 
 def main() -> None:
     """Run the chosen sections; with all of them, write BENCHMARKS.md."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections of {list(SECTIONS)}")
+    parser.add_argument("--only", default=",".join(SECTIONS),
+                        help=f"comma-separated sections of {list(SECTIONS) + list(OPTIONAL_SECTIONS)}")
     parser.add_argument("--models", default="", help="comma-separated catalog ids: only their warm, cold, engines rows")
     parser.add_argument("--report", action="store_true",
                         help="rewrite BENCHMARKS.md from the results of the last full run, measuring nothing")
@@ -221,13 +233,14 @@ def main() -> None:
         calls.IDS[:] = [model_id for model_id in calls.IDS if model_id in chosen_ids]
         system.COLD_IDS[:] = [model_id for model_id in system.COLD_IDS if model_id in chosen_ids]
         chosen = [name for name in chosen if name in ("warm", "cold", "engines", "adapter_switch")]
-    os.environ["MODELS_DIR"] = str(real_size.ensure_all(calls.IDS))
-    calls.write_input_files()
-    calls.use_fixed_length_cache()
     results: dict[str, Any] = {}
+    if any(name in SECTIONS for name in chosen):
+        os.environ["MODELS_DIR"] = str(real_size.ensure_all(calls.IDS))
+        calls.write_input_files()
+        calls.use_fixed_length_cache()
     for name in chosen:
         started = time.perf_counter()
-        results[name] = SECTIONS[name]()
+        results[name] = {**SECTIONS, **OPTIONAL_SECTIONS}[name]()
         print(f"== {name}: {time.perf_counter() - started:.0f} s", results[name], flush=True)
     if chosen == list(SECTIONS):
         with RESULTS_FILE.open("wb") as file:

@@ -16,13 +16,15 @@ from typing import Any, TypeVar
 import gradio as gr
 from gradio import processing_utils
 
-from backend import models, timings
+from backend import dispatch, models, timings
 from backend.catalog import default_model, find_model, models_for, serves_on_gpu
 from backend.errors import (
+    BusyError,
     InputError,
     MissingPackageError,
     ModelUnavailableError,
     ResourceExhaustedError,
+    ServiceUnavailableError,
     missing_package_message,
 )
 
@@ -40,7 +42,8 @@ MODEL_CONCURRENCY = 1
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 # gr.Error titles of our faults (a user's mistake keeps gradio's "Error").
 ERROR_TITLES = {ModelUnavailableError: "Model unavailable", ResourceExhaustedError: "Out of memory",
-                MissingPackageError: "Model unavailable"}
+                MissingPackageError: "Model unavailable", ServiceUnavailableError: "Model unavailable",
+                BusyError: "Busy"}
 OUT_OF_MEMORY_MESSAGE = ("The model ran out of memory on this input. Try a smaller image, a shorter clip or text, "
                          "or a smaller model.")
 
@@ -58,7 +61,8 @@ def user_errors(handler: Handler) -> Handler:
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         try:
             return handler(*args, **kwargs)
-        except (InputError, ModelUnavailableError, ResourceExhaustedError, MissingPackageError) as error:
+        except (InputError, ModelUnavailableError, ResourceExhaustedError, MissingPackageError,
+                ServiceUnavailableError) as error:
             # gr.Error renders HTML: escape, since messages may quote a little of what the user typed. The title
             # tells API surfaces (api/openai_audio.py) a model or server fault from a user mistake ("Error").
             raise gr.Error(html.escape(str(error), quote=False), title=ERROR_TITLES.get(type(error), "Error"),
@@ -118,7 +122,7 @@ def size_class(value: Any) -> str:
 def show_loading(model_id: str | None, task: str, progress: gr.Progress) -> None:
     """Tell the user a model is being loaded when this request is its first use (download bars follow)."""
     spec = find_model(model_id or "") or default_model(task)
-    if not models.CACHE.is_loaded(spec.id):
+    if not dispatch.is_loaded(spec.id):
         progress(0, desc=f"Loading {spec.label} (first use)...")
 
 

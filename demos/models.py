@@ -1,10 +1,14 @@
-"""Models tab: the catalog with what is loaded where, the memory budget, and load/unload buttons."""
+"""Models tab: the catalog with what is loaded where, the memory budget, and load/unload buttons.
+
+In Ray mode the table shows every replica's models (one row per model and replica, the device column naming
+the replica) and the buttons act on the replica the model's requests go to.
+"""
 
 from typing import Any
 
 import gradio as gr
 
-from backend import models
+from backend import dispatch, models
 from backend.catalog import CATALOG, find_model
 from backend.versions import versions_line
 from demos.common import MODEL_QUEUE, user_errors
@@ -14,21 +18,39 @@ TABLE_HEADERS = ["task", "model", "id", "loaded", "device", "engine", "precision
 REFRESH_SECONDS = 5  # the table follows loads made by other tabs
 
 
+def caches() -> list[tuple[str, dict[str, Any]]]:
+    """(where, cache status) for this process in local mode, for every live replica in Ray mode."""
+    replicas = dispatch.replica_status()
+    if replicas is None:
+        return [("", models.CACHE.status())]
+    return [(f"{replica['app']}/{replica['replica']}", replica["cache"]) for replica in replicas]
+
+
 def catalog_rows() -> list[list[Any]]:
-    """One row per catalog model with its cache state (blank when not loaded)."""
-    loaded = {entry["id"]: entry for entry in models.CACHE.status()["models"]}
+    """One row per catalog model and place it is loaded (one blank row when loaded nowhere)."""
+    places: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for where, cache in caches():
+        for entry in cache["models"]:
+            places.setdefault(entry["id"], []).append((where, entry))
     rows = []
     for spec in CATALOG:
-        entry = loaded.get(spec.id)
-        state = ([True, entry["device"], entry["engine"], entry["dtype"], round(entry["bytes"] / 1e6, 1),
-                  entry["load_seconds"], entry["hits"], entry["last_used"]] if entry else [False] + [""] * 7)
         task = f"{spec.task} (helper)" if spec.helper else spec.task  # e.g. MMS-LID, which MMS-1b-all calls
-        rows.append([task, spec.label, spec.id, *state])
+        for where, entry in places.get(spec.id, []):
+            device = f"{entry['device']} on {where}" if where else entry["device"]
+            rows.append([task, spec.label, spec.id, True, device, entry.get("engine", "torch"), entry["dtype"],
+                         round(entry["bytes"] / 1e6, 1), entry["load_seconds"], entry["hits"], entry["last_used"]])
+        if spec.id not in places:
+            rows.append([task, spec.label, spec.id, False] + [""] * 7)
     return rows
 
 
 def summary() -> str:
     """Device, dtype and memory use against the budget, then the versions a bug report needs."""
+    replicas = dispatch.replica_status()
+    if replicas is not None:
+        used = sum(replica["cache"]["used_bytes"] for replica in replicas)
+        return (f"**Ray Serve** {len(replicas)} replicas · **weights loaded** {used / 1e9:.2f} GB in all, each "
+                f"replica under its own budget\n\n**Versions** {versions_line()}")
     status = models.CACHE.status()
     return (f"**Device** {status['device_name']} · **dtype** {status['dtype']} · **weights loaded** "
             f"{status['used_bytes'] / 1e9:.2f} GB of a {status['budget_bytes'] / 1e9:.1f} GB budget "
@@ -47,14 +69,15 @@ def load(model_id: str, progress: gr.Progress = gr.Progress(track_tqdm=True)) ->
     if spec is None:
         raise gr.Error("Choose a model to load.")
     progress(0, desc=f"Loading {spec.label}...")
-    models.CACHE.get(spec.id)
+    dispatch.load_model(spec.id)
     return refresh()
 
 
 @user_errors
 def unload(model_id: str) -> tuple[str, list[list[Any]]]:
     """Unload a model and free its memory."""
-    models.CACHE.unload(model_id or "")
+    if find_model(model_id or ""):
+        dispatch.unload_model(model_id)
     return refresh()
 
 

@@ -34,6 +34,20 @@ def test_flags_parse() -> None:
     assert app.parse_args(["--no-mcp"]).no_mcp is True
 
 
+def test_backend_flags_parse() -> None:
+    args = app.parse_args(["--backend", "ray", "--ray-address", "10.0.0.5:6379", "--serve-config", "c.yaml"])
+    assert (args.backend, args.ray_address, args.serve_config) == ("ray", "10.0.0.5:6379", "c.yaml")
+    assert app.parse_args([]).backend == "local"
+
+
+def test_local_mode_imports_no_ray() -> None:
+    """The default app, its tabs and every task module load without importing Ray."""
+    check = ("import sys, app; from backend import dispatch; "
+             "assert dispatch.backend_name() == 'local'; "
+             "assert not [name for name in sys.modules if name == 'ray' or name.startswith('ray.')]")
+    subprocess.run([sys.executable, "-c", check], cwd=ROOT, check=True, timeout=120)
+
+
 def test_launch_settings_are_hardened() -> None:
     assert app.LAUNCH_SETTINGS["show_error"] is False
     assert app.LAUNCH_SETTINGS["enable_monitoring"] is False
