@@ -1,10 +1,12 @@
 """Speech recognition: audio of any length -> text, its language and timed segments; SRT and WebVTT writers.
 
-Uses the transformers ASR pipeline. Audio longer than one pass is cut into overlapping windows: 30 s windows for
+Uses the transformers ASR pipeline, or for Whisper under CTranslate2 (backend/engines) faster-whisper's batched
+pipeline on the same decoded samples, fixed 30 s windows and greedy decoding. Audio longer than one pass is cut into overlapping windows: 30 s windows for
 Whisper (batched), 10 s windows with 2 s strides on each side for wav2vec2's CTC beyond 30 s. wav2vec2's word
 timestamps are grouped here into subtitle-sized segments.
 """
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -46,9 +48,15 @@ class TranscriptionResult:
     text: str
     language: str | None  # a code such as "en"; None when the model does not say
     segments: list[Segment] = field(default_factory=list)
+    # The detected language's probability (0-1) where the engine reports it (CTranslate2); 1.0 for a language
+    # given by the caller; None otherwise.
+    language_probability: float | None = None
+    engine: str = "torch"  # "torch" or "ctranslate2"
+    precision: str = "float32"  # the weights' dtype or CTranslate2 compute type, e.g. "int8"
 
     def to_json(self) -> dict[str, Any]:
-        """The API's JSON form: {"model", "text", "language", "segments": [{"start", "end", "text"}, ...]}."""
+        """The API's JSON form: {"model", "text", "language", "segments": [{"start", "end", "text"}, ...],
+        "language_probability", "engine", "precision"}."""
         return asdict(self)
 
 
@@ -66,13 +74,19 @@ def transcribe(
     if spec.family != "whisper" and task == "translate":
         raise InputError(f"{spec.label} cannot translate; choose a Whisper model or the task 'transcribe'.")
     loaded = models.get(spec.id)
-    recognizer = asr_pipeline(loaded)
-    samples = inputs.load_audio(audio, sampling_rate=recognizer.feature_extractor.sampling_rate)
-    duration = len(samples) / recognizer.feature_extractor.sampling_rate
+    engine, precision = models.engine_of(loaded)
+    rate = loaded.processor.feature_extractor.sampling_rate
+    samples = inputs.load_audio(audio, sampling_rate=rate)
+    duration = len(samples) / rate
     with compute.model_work():
-        if spec.family == "whisper":
-            return transcribe_whisper(recognizer, spec, samples, duration, code, task)
-        return transcribe_ctc(recognizer, spec, samples, duration)
+        if engine == "ctranslate2":
+            result = transcribe_whisper_ctranslate2(loaded, spec, samples, duration, code, task)
+        elif spec.family == "whisper":
+            result = transcribe_whisper(asr_pipeline(loaded), spec, samples, duration, code, task)
+        else:
+            result = transcribe_ctc(asr_pipeline(loaded), spec, samples, duration)
+    result.engine, result.precision = engine, precision
+    return result
 
 
 def speech_language(language: str | None, spec: ModelSpec) -> str | None:
@@ -136,6 +150,57 @@ def transcribe_whisper(
         text=output["text"].strip(),
         language=detected,
         segments=[to_segment(chunk, duration) for chunk in chunks if chunk["text"].strip()],
+        language_probability=1.0 if language else None,
+    )
+
+
+def whisper_windows(duration: float) -> list[dict[str, float]]:
+    """Fixed WHISPER_CHUNK_SECONDS windows covering the audio, {"start", "end"} in seconds (at least one)."""
+    count = max(1, math.ceil(duration / WHISPER_CHUNK_SECONDS))
+    return [{"start": float(index * WHISPER_CHUNK_SECONDS),
+             "end": min(float((index + 1) * WHISPER_CHUNK_SECONDS), duration)} for index in range(count)]
+
+
+def transcribe_whisper_ctranslate2(
+    loaded: models.LoadedModel, spec: ModelSpec, samples: np.ndarray, duration: float, language: str | None,
+    task: str,
+) -> TranscriptionResult:
+    """Whisper on CTranslate2 (faster-whisper): fixed 30 s windows decoded in batches, greedy, as the torch path.
+
+    No VAD (the windows are given), no fallback temperatures, no previous-text conditioning and no no-speech
+    skipping, so every window is decoded once, greedily, like `transcribe_whisper`. A language not given is
+    detected on the first window, with its probability.
+    """
+    from faster_whisper import BatchedInferencePipeline
+
+    if "faster_whisper_pipeline" not in loaded.memo:
+        loaded.memo["faster_whisper_pipeline"] = BatchedInferencePipeline(loaded.model.runner)
+    pieces, info = loaded.memo["faster_whisper_pipeline"].transcribe(
+        samples,
+        language=language,
+        task=task,
+        beam_size=WHISPER_BEAMS,
+        best_of=1,
+        temperature=0.0,
+        condition_on_previous_text=False,
+        vad_filter=False,
+        clip_timestamps=whisper_windows(duration),
+        batch_size=WHISPER_BATCH_SIZE,
+        without_timestamps=False,
+        max_new_tokens=MAX_TRANSCRIPTION_NEW_TOKENS,
+        log_prob_threshold=None,
+        no_speech_threshold=None,
+        compression_ratio_threshold=None,
+    )
+    pieces = list(pieces)  # a generator: the windows are decoded here
+    segments = [to_segment({"timestamp": (piece.start, piece.end), "text": piece.text}, duration)
+                for piece in pieces if piece.text.strip()]
+    return TranscriptionResult(
+        model=spec.id,
+        text="".join(piece.text for piece in pieces).strip(),
+        language=language or find_language(info.language, spec.languages) or info.language,
+        segments=segments,
+        language_probability=round(float(info.language_probability), 4),
     )
 
 
