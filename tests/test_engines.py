@@ -192,3 +192,49 @@ def test_the_app_transcribes_with_ctranslate2_int8(client, speech_3s: Path, tmp_
         assert result["model"] == model_id and result["language"] == "en"
     finally:
         models.CACHE.unload(model_id)  # the other tests expect the torch model
+
+
+@pytest.mark.parametrize("model_id", WHISPER_IDS)
+def test_whisper_on_ctranslate2_detects_the_language_with_its_probability(models_dir: Path, engine_cache: Path,
+                                                                          speech_3s: Path, model_id: str,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import ctranslate2
+    from faster_whisper.audio import pad_or_trim
+
+    from backend import inputs, transcribe
+    from backend.catalog import find_model
+
+    monkeypatch.setattr(models, "CACHE", ModelCache(device=torch.device("cpu")))
+    result = transcribe.transcribe(speech_3s, model=model_id).to_json()
+    assert result["language"] in find_model(model_id).languages
+    assert 0.0 < result["language_probability"] < 1.0  # a random model: near 1 / number of languages
+    # The same answer as the converted model's own detector on the same window, best first.
+    runner = models.CACHE.get(model_id).model.runner
+    samples = inputs.load_audio(str(speech_3s), sampling_rate=16_000)
+    features = pad_or_trim(runner.feature_extractor(samples)[..., :-1])[None]
+    best, probability = runner.model.detect_language(ctranslate2.StorageView.from_array(features))[0][0]
+    assert (best.strip("<|>"), round(probability, 4)) == (result["language"], result["language_probability"])
+
+
+def test_whisper_on_ctranslate2_translates_with_the_translate_prompt(models_dir: Path, engine_cache: Path,
+                                                                    speech_3s: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app's translate task is the converted model decoding after <|translate|>, timestamps on, greedy."""
+    import ctranslate2
+    from faster_whisper.audio import pad_or_trim
+
+    from backend import inputs, transcribe
+    from backend.limits import MAX_TRANSCRIPTION_NEW_TOKENS
+
+    monkeypatch.setattr(models, "CACHE", ModelCache(device=torch.device("cpu")))
+    result = transcribe.transcribe(speech_3s, model="openai/whisper-base", language="fr", task="translate")
+    assert (result.engine, result.language, result.language_probability) == ("ctranslate2", "fr", 1.0)
+    loaded = models.CACHE.get("openai/whisper-base")
+    tokenizer, runner = loaded.processor.tokenizer, loaded.model.runner
+    samples = inputs.load_audio(str(speech_3s), sampling_rate=16_000)
+    features = pad_or_trim(runner.feature_extractor(samples)[..., :-1])[None]
+    prompt = tokenizer.convert_tokens_to_ids(["<|startoftranscript|>", "<|fr|>", "<|translate|>"])
+    tokens = runner.model.generate(ctranslate2.StorageView.from_array(features), [prompt], beam_size=1,
+                                   max_length=len(prompt) + MAX_TRANSCRIPTION_NEW_TOKENS)[0].sequences_ids[0]
+    text_tokens = [token for token in tokens if token < tokenizer.convert_tokens_to_ids("<|endoftext|>")]
+    assert result.text and result.text == tokenizer.decode(text_tokens).strip()
