@@ -182,7 +182,7 @@ SECTIONS: dict[str, Callable[[], Any]] = {
     "long_audio": system.long_audio,
     "http": http,
     "memory": memory,
-    "engines": engines.translation,
+    "engines": engines.engines,
 }
 
 
