@@ -51,7 +51,8 @@ def transcribe(
         task: "transcribe" (text in the spoken language) or "translate" (English text; Whisper models only).
 
     Returns:
-        JSON {"model", "text", "language", "segments": [{"start", "end", "text"}...]}, times in seconds.
+        JSON {"model", "text", "language", "segments": [{"start", "end", "text"}...], "language_probability",
+        "engine", "precision"}, times in seconds; language_probability is the detected language's (0-1).
     """
     if audio is None:
         raise gr.Error("Record with the microphone, upload an audio file, or pick an example below.")
