@@ -187,6 +187,8 @@ def transcribe_whisper_ctranslate2(
         clip_timestamps=whisper_windows(duration),
         batch_size=WHISPER_BATCH_SIZE,
         without_timestamps=False,
+        # CTranslate2 decodes at most half of prompt + max_new_tokens per window (openai/whisper's sample_len,
+        # 448 // 2): about 221 tokens here, against MAX_TRANSCRIPTION_NEW_TOKENS on torch.
         max_new_tokens=MAX_TRANSCRIPTION_NEW_TOKENS,
         log_prob_threshold=None,
         no_speech_threshold=None,
