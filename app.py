@@ -163,8 +163,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default=None,
                         help="force a device (default: APP_DEVICE or automatic)")
     parser.add_argument("--engine", choices=list(ENGINES), default=None,
-                        help="inference engine for M2M100: auto (CTranslate2 when installed), torch or ctranslate2 "
-                             "(default: APP_ENGINE or auto)")
+                        help="inference engine for Whisper and M2M100: auto (CTranslate2 when installed), torch or "
+                             "ctranslate2 (default: APP_ENGINE or auto)")
     parser.add_argument("--no-mcp", action="store_true", help="do not serve the tasks as MCP tools (APP_MCP=0)")
     parser.add_argument("--backend", choices=dispatch.BACKENDS, default=os.environ.get("APP_BACKEND") or "local",
                         help="where models run: in this process (local, the default) or on a Ray Serve cluster (ray)")

@@ -12,6 +12,7 @@
 """
 
 import gc
+import json
 import logging
 import os
 import re
@@ -264,7 +265,11 @@ def load_with_ctranslate2(spec: ModelSpec, device: torch.device, source: str,
         snapshot_download(spec.id, local_files_only=options["local_files_only"]))
     with _FROM_PRETRAINED_LOCK:  # the conversion runs from_pretrained too
         processor = transformers.AutoProcessor.from_pretrained(str(folder), **options)
-        model = ctranslate2_models.load_translator(spec.id, folder, device.type, compute.torch_threads())
+        if spec.family == "whisper":
+            settings = json.loads(processor.feature_extractor.to_json_string())
+            model = ctranslate2_models.load_whisper(spec.id, folder, device.type, compute.torch_threads(), settings)
+        else:
+            model = ctranslate2_models.load_translator(spec.id, folder, device.type, compute.torch_threads())
     return model, processor
 
 

@@ -1,14 +1,16 @@
 """Speech recognition: audio of any length -> text, its language and timed segments; SRT and WebVTT writers.
 
-Uses the transformers ASR pipeline. Audio longer than one pass is cut into overlapping windows: 30 s windows for
-Whisper (batched), 10 s windows with 2 s strides on each side for wav2vec2's CTC beyond 30 s. wav2vec2's word
-timestamps are grouped here into subtitle-sized segments.
+Uses the transformers ASR pipeline, or for Whisper under CTranslate2 (backend/engines) faster-whisper's batched
+pipeline on the same decoded samples, fixed 30 s windows and greedy decoding. Audio longer than one pass is cut
+into overlapping windows: 30 s windows for Whisper (batched), 10 s windows with 2 s strides on each side for
+wav2vec2's CTC beyond 30 s. wav2vec2's word timestamps are grouped here into subtitle-sized segments.
 
 MMS-1b-all is wav2vec2 CTC with one small adapter per language: the request's language (or the one MMS-LID hears)
 is switched in on the one shared model, in place, so the switch and the transcription run under the device lock
 with no other request between. XLS-R 21-to-en translates speech into English text, window by window.
 """
 
+import math
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 from itertools import pairwise
@@ -70,12 +72,16 @@ class TranscriptionResult:
     # The spoken language: a code such as "en" (Whisper), an MMS adapter code such as "fra" (MMS); None when unknown.
     language: str | None
     segments: list[Segment] = field(default_factory=list)
-    language_probability: float | None = None  # when MMS-LID chose the language: its probability
+    # The language's probability (0-1): MMS-LID's when it chose the language, Whisper's detection on CTranslate2,
+    # 1.0 for a language given by the caller (Whisper on CTranslate2); None where the model does not say.
+    language_probability: float | None = None
     language_candidates: list[LanguageGuess] = field(default_factory=list)  # MMS-LID's top LID_CANDIDATES
+    engine: str = "torch"  # "torch" or "ctranslate2"
+    precision: str = "float32"  # the weights' dtype or CTranslate2 compute type, e.g. "int8"
 
     def to_json(self) -> dict[str, Any]:
         """The API's JSON form: {"model", "text", "language", "segments": [{"start", "end", "text"}, ...],
-        "language_probability", "language_candidates": [{"language", "probability"}, ...]}."""
+        "language_probability", "language_candidates": [{"language", "probability"}, ...], "engine", "precision"}."""
         return asdict(self)
 
 
@@ -98,19 +104,25 @@ def transcribe(
         raise InputError(f"{spec.label} only translates speech into English text; choose the task 'translate', or "
                          "a Whisper or MMS model to transcribe.")
     loaded = models.get(spec.id)
+    engine, precision = models.engine_of(loaded)
     if spec.family == "xls_r_translation":
         extractor = loaded.processor.feature_extractor
-        samples = inputs.load_audio(audio, sampling_rate=extractor.sampling_rate)
-        return translate_xls_r(loaded, samples, code)
-    if spec.family == "mms":
-        return transcribe_mms(loaded, audio, code)
-    recognizer = asr_pipeline(loaded)
-    samples = inputs.load_audio(audio, sampling_rate=recognizer.feature_extractor.sampling_rate)
-    duration = len(samples) / recognizer.feature_extractor.sampling_rate
-    with compute.model_work():
-        if spec.family == "whisper":
-            return transcribe_whisper(recognizer, spec, samples, duration, code, task)
-        return transcribe_ctc(recognizer, spec, samples, duration)
+        result = translate_xls_r(loaded, inputs.load_audio(audio, sampling_rate=extractor.sampling_rate), code)
+    elif spec.family == "mms":
+        result = transcribe_mms(loaded, audio, code)
+    else:
+        rate = loaded.processor.feature_extractor.sampling_rate
+        samples = inputs.load_audio(audio, sampling_rate=rate)
+        duration = len(samples) / rate
+        with compute.model_work():
+            if engine == "ctranslate2":
+                result = transcribe_whisper_ctranslate2(loaded, spec, samples, duration, code, task)
+            elif spec.family == "whisper":
+                result = transcribe_whisper(asr_pipeline(loaded), spec, samples, duration, code, task)
+            else:
+                result = transcribe_ctc(asr_pipeline(loaded), spec, samples, duration)
+    result.engine, result.precision = engine, precision
+    return result
 
 
 def speech_language(language: str | None, spec: ModelSpec) -> str | None:
@@ -180,6 +192,59 @@ def transcribe_whisper(
         text=output["text"].strip(),
         language=detected,
         segments=[to_segment(chunk, duration) for chunk in chunks if chunk["text"].strip()],
+        language_probability=1.0 if language else None,
+    )
+
+
+def whisper_windows(duration: float) -> list[dict[str, float]]:
+    """Fixed WHISPER_CHUNK_SECONDS windows covering the audio, {"start", "end"} in seconds (at least one)."""
+    count = max(1, math.ceil(duration / WHISPER_CHUNK_SECONDS))
+    return [{"start": float(index * WHISPER_CHUNK_SECONDS),
+             "end": min(float((index + 1) * WHISPER_CHUNK_SECONDS), duration)} for index in range(count)]
+
+
+def transcribe_whisper_ctranslate2(
+    loaded: models.LoadedModel, spec: ModelSpec, samples: np.ndarray, duration: float, language: str | None,
+    task: str,
+) -> TranscriptionResult:
+    """Whisper on CTranslate2 (faster-whisper): fixed 30 s windows decoded in batches, greedy, as the torch path.
+
+    No VAD (the windows are given), no fallback temperatures, no previous-text conditioning and no no-speech
+    skipping, so every window is decoded once, greedily, like `transcribe_whisper`. A language not given is
+    detected on the first window, with its probability.
+    """
+    from faster_whisper import BatchedInferencePipeline
+
+    if "faster_whisper_pipeline" not in loaded.memo:
+        loaded.memo["faster_whisper_pipeline"] = BatchedInferencePipeline(loaded.model.runner)
+    pieces, info = loaded.memo["faster_whisper_pipeline"].transcribe(
+        samples,
+        language=language,
+        task=task,
+        beam_size=WHISPER_BEAMS,
+        best_of=1,
+        temperature=0.0,
+        condition_on_previous_text=False,
+        vad_filter=False,
+        clip_timestamps=whisper_windows(duration),
+        batch_size=WHISPER_BATCH_SIZE,
+        without_timestamps=False,
+        # CTranslate2 decodes at most half of prompt + max_new_tokens per window (openai/whisper's sample_len,
+        # 448 // 2): about 221 tokens here, against MAX_TRANSCRIPTION_NEW_TOKENS on torch.
+        max_new_tokens=MAX_TRANSCRIPTION_NEW_TOKENS,
+        log_prob_threshold=None,
+        no_speech_threshold=None,
+        compression_ratio_threshold=None,
+    )
+    pieces = list(pieces)  # a generator: the windows are decoded here
+    segments = [to_segment({"timestamp": (piece.start, piece.end), "text": piece.text}, duration)
+                for piece in pieces if piece.text.strip()]
+    return TranscriptionResult(
+        model=spec.id,
+        text="".join(piece.text for piece in pieces).strip(),
+        language=language or find_language(info.language, spec.languages) or info.language,
+        segments=segments,
+        language_probability=round(float(info.language_probability), 4),
     )
 
 

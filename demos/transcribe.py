@@ -77,7 +77,7 @@ def transcribe(
 
     Returns:
         JSON {"model", "text", "language", "segments": [{"start", "end", "text"}...], "language_probability",
-        "language_candidates"}, times in seconds.
+        "language_candidates", "engine", "precision"}, times in seconds; language_probability is 0-1.
     """
     if audio is None:
         raise gr.Error("Record with the microphone, upload an audio file, or pick an example below.")

@@ -120,3 +120,120 @@ def test_the_app_translates_with_ctranslate2_int8(client, tmp_path: Path, monkey
         assert result["translation"] == translation
     finally:
         models.CACHE.unload(MODEL)  # the other tests expect the torch model
+
+
+# --- Whisper on CTranslate2 (faster-whisper) ------------------------------------------------------------------
+
+WHISPER_IDS = ["openai/whisper-base", "openai/whisper-large-v3-turbo"]  # 80 and 128 mel bins
+
+
+@pytest.mark.parametrize("model_id", WHISPER_IDS)
+@pytest.mark.parametrize(("language", "task", "timestamps"), [
+    ("en", "transcribe", False), ("fr", "translate", False), ("de", "transcribe", True)])
+def test_whisper_on_ctranslate2_at_float32_gives_the_torch_tokens(models_dir: Path, engine_cache: Path,
+                                                                  model_id: str, language: str, task: str,
+                                                                  timestamps: bool,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Token equality at the generate level: the same features and prompt, greedy, on both engines.
+
+    The full pipelines differ in their own ways around generate (faster-whisper's log-mel code, its timestamp
+    splitting), so this compares the converted model itself with transformers' model.generate on one window.
+    """
+    import ctranslate2
+
+    from tests.conftest import speech_like
+
+    converted = ModelCache(device=torch.device("cpu")).get(model_id)
+    assert models.engine_of(converted) == ("ctranslate2", "float32")
+    monkeypatch.setenv("APP_ENGINE", "torch")
+    plain = ModelCache(device=torch.device("cpu")).get(model_id)
+    tokenizer = plain.processor.tokenizer
+    extractor = plain.processor.feature_extractor
+    features = extractor(speech_like(20.0), sampling_rate=extractor.sampling_rate, return_tensors="pt").input_features
+    with torch.inference_mode():
+        reference = plain.model.generate(features, language=language, task=task, return_timestamps=timestamps,
+                                         max_new_tokens=100)[0].tolist()
+    prompt = tokenizer.convert_tokens_to_ids(["<|startoftranscript|>", f"<|{language}|>", f"<|{task}|>"]
+                                             + ([] if timestamps else ["<|notimestamps|>"]))
+    ours = converted.model.runner.model.generate(ctranslate2.StorageView.from_array(features.numpy()), [prompt],
+                                                 beam_size=1, max_length=len(prompt) + 100)[0].sequences_ids[0]
+    expected = [token for token in reference if token != tokenizer.eos_token_id]  # generated tokens only
+    assert ours == expected and len(ours) > 5
+    if timestamps:
+        assert any(token > tokenizer.convert_tokens_to_ids("<|notimestamps|>") for token in ours)
+
+
+def test_whisper_on_ctranslate2_covers_long_audio_in_windows(models_dir: Path, engine_cache: Path,
+                                                            speech_45s: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from backend import transcribe
+
+    monkeypatch.setattr(models, "CACHE", ModelCache(device=torch.device("cpu")))
+    result = transcribe.transcribe(speech_45s, model="openai/whisper-base", language="en").to_json()
+    assert (result["engine"], result["precision"]) == ("ctranslate2", "float32")
+    assert result["language"] == "en" and result["language_probability"] == 1.0
+    assert result["segments"] and max(segment["end"] for segment in result["segments"]) > 30.0
+    assert transcribe.whisper_windows(45.0) == [{"start": 0.0, "end": 30.0}, {"start": 30.0, "end": 45.0}]
+
+
+def test_the_app_transcribes_with_ctranslate2_int8(client, speech_3s: Path, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from gradio_client import handle_file
+
+    model_id = "openai/whisper-base"
+    monkeypatch.setenv("APP_ENGINE", "auto")  # what a user gets by default
+    monkeypatch.setenv("APP_CTRANSLATE2_CACHE", str(tmp_path / "ct2"))
+    models.CACHE.unload(model_id)
+    try:
+        outputs = client.predict(audio=handle_file(str(speech_3s)), model=model_id, language="English",
+                                 api_name="/transcribe")
+        result = outputs[-1]
+        assert (result["engine"], result["precision"]) == ("ctranslate2", "int8")
+        assert result["model"] == model_id and result["language"] == "en"
+    finally:
+        models.CACHE.unload(model_id)  # the other tests expect the torch model
+
+
+@pytest.mark.parametrize("model_id", WHISPER_IDS)
+def test_whisper_on_ctranslate2_detects_the_language_with_its_probability(models_dir: Path, engine_cache: Path,
+                                                                          speech_3s: Path, model_id: str,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import ctranslate2
+    from faster_whisper.audio import pad_or_trim
+
+    from backend import inputs, transcribe
+    from backend.catalog import find_model
+
+    monkeypatch.setattr(models, "CACHE", ModelCache(device=torch.device("cpu")))
+    result = transcribe.transcribe(speech_3s, model=model_id).to_json()
+    assert result["language"] in find_model(model_id).languages
+    assert 0.0 < result["language_probability"] < 1.0  # a random model: near 1 / number of languages
+    # The same answer as the converted model's own detector on the same window, best first.
+    runner = models.CACHE.get(model_id).model.runner
+    samples = inputs.load_audio(str(speech_3s), sampling_rate=16_000)
+    features = pad_or_trim(runner.feature_extractor(samples)[..., :-1])[None]
+    best, probability = runner.model.detect_language(ctranslate2.StorageView.from_array(features))[0][0]
+    assert (best.strip("<|>"), round(probability, 4)) == (result["language"], result["language_probability"])
+
+
+def test_whisper_on_ctranslate2_translates_with_the_translate_prompt(models_dir: Path, engine_cache: Path,
+                                                                    speech_3s: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app's translate task is the converted model decoding after <|translate|>, timestamps on, greedy."""
+    import ctranslate2
+    from faster_whisper.audio import pad_or_trim
+
+    from backend import inputs, transcribe
+    from backend.limits import MAX_TRANSCRIPTION_NEW_TOKENS
+
+    monkeypatch.setattr(models, "CACHE", ModelCache(device=torch.device("cpu")))
+    result = transcribe.transcribe(speech_3s, model="openai/whisper-base", language="fr", task="translate")
+    assert (result.engine, result.language, result.language_probability) == ("ctranslate2", "fr", 1.0)
+    loaded = models.CACHE.get("openai/whisper-base")
+    tokenizer, runner = loaded.processor.tokenizer, loaded.model.runner
+    samples = inputs.load_audio(str(speech_3s), sampling_rate=16_000)
+    features = pad_or_trim(runner.feature_extractor(samples)[..., :-1])[None]
+    prompt = tokenizer.convert_tokens_to_ids(["<|startoftranscript|>", "<|fr|>", "<|translate|>"])
+    tokens = runner.model.generate(ctranslate2.StorageView.from_array(features), [prompt], beam_size=1,
+                                   max_length=len(prompt) + MAX_TRANSCRIPTION_NEW_TOKENS)[0].sequences_ids[0]
+    text_tokens = [token for token in tokens if token < tokenizer.convert_tokens_to_ids("<|endoftext|>")]
+    assert result.text and result.text == tokenizer.decode(text_tokens).strip()

@@ -154,3 +154,30 @@ def test_answer_document_finds_the_invoice_total(model_id: str) -> None:
     if model_id == "impira/layoutlm-document-qa":  # the box holds the total's words, in the lower right
         xmin, ymin, xmax, ymax = result.box
         assert xmin > 600 and 900 < ymin < ymax < 1200
+
+
+def word_error_rate(reference: str, hypothesis: str) -> float:
+    """Word-level edit distance over the reference's word count (case and punctuation ignored)."""
+    ref, hyp = (re.findall(r"[\w']+", text.lower()) for text in (reference, hypothesis))
+    distances = list(range(len(hyp) + 1))  # one row of the edit-distance table
+    for i, word in enumerate(ref, start=1):
+        previous, distances[0] = distances[0], i
+        for j, other in enumerate(hyp, start=1):
+            previous, distances[j] = distances[j], min(distances[j] + 1, distances[j - 1] + 1,
+                                                       previous + (word != other))
+    return distances[-1] / max(1, len(ref))
+
+
+def test_whisper_ctranslate2_int8_transcribes_like_float32(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """CTranslate2 at int8 (the CPU default) against float32 on the English clip: WER <= 2 %, same language."""
+    monkeypatch.setenv("APP_ENGINE", "ctranslate2")
+    monkeypatch.setenv("APP_CTRANSLATE2_CACHE", str(tmp_path / "ct2"))
+    results = {}
+    for precision in ("int8", "float32"):
+        monkeypatch.setenv("APP_CTRANSLATE2_COMPUTE_TYPE", precision)
+        models.unload_all()
+        results[precision] = transcribe(ASSETS / "audio" / "en.wav", model="openai/whisper-base")
+        assert (results[precision].engine, results[precision].precision) == ("ctranslate2", precision)
+    assert results["int8"].language == results["float32"].language == "en"
+    assert word_error_rate(results["float32"].text, results["int8"].text) <= 0.02
+    assert len(results["float32"].text.split()) > 5

@@ -22,7 +22,9 @@ ASSETS = Path(__file__).resolve().parent.parent / "assets"
 def check_result(result: dict, model_id: str, duration: float) -> None:
     """The documented JSON shape; segments ordered and inside the audio."""
     json.dumps(result)
-    assert set(result) == {"model", "text", "language", "segments", "language_probability", "language_candidates"}
+    assert set(result) == {"model", "text", "language", "segments", "language_probability", "language_candidates",
+                           "engine", "precision"}
+    assert (result["engine"], result["precision"]) == ("torch", "float32")  # tests/conftest.py: APP_ENGINE=torch
     assert result["model"] == model_id and isinstance(result["text"], str)
     for segment in result["segments"]:
         assert 0.0 <= segment["start"] <= segment["end"] <= duration + 1e-6

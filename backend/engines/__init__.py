@@ -1,8 +1,9 @@
 """Inference engines other than plain transformers, for the models that spend their time in `generate`.
 
 `APP_ENGINE` (or `python app.py --engine ...`) chooses:
-- `auto` (default): CTranslate2 for the models it supports (M2M100 today), when the `ctranslate2` package is
-  installed; if it is missing or a conversion fails, the model runs on torch, with one log line saying why.
+- `auto` (default): CTranslate2 for the models it supports (M2M100 through `ctranslate2.Translator`, Whisper
+  through faster-whisper), when the `ctranslate2` package (and for Whisper `faster-whisper`) is installed; if it
+  is missing or a conversion fails, the model runs on torch, with one log line saying why.
 - `torch`: every model on transformers.
 - `ctranslate2`: CTranslate2 for the models it supports, and a failure to use it is an error, not a fallback.
 
@@ -17,7 +18,9 @@ from backend.catalog import ModelSpec
 
 ENGINES = ("auto", "torch", "ctranslate2")
 # Catalog families CTranslate2 runs here.
-CTRANSLATE2_FAMILIES = frozenset({"m2m100"})
+CTRANSLATE2_FAMILIES = frozenset({"m2m100", "whisper"})
+# Python packages each family needs besides ctranslate2 on that path.
+FRONT_ENDS = {"whisper": "faster_whisper"}
 
 
 def engine_setting() -> str:
@@ -28,13 +31,15 @@ def engine_setting() -> str:
     return setting
 
 
-def ctranslate2_installed() -> bool:
-    """Whether the ctranslate2 package can be imported."""
-    return importlib.util.find_spec("ctranslate2") is not None
+def ctranslate2_installed(family: str = "") -> bool:
+    """Whether the ctranslate2 package (and the family's front end, e.g. faster_whisper) can be imported."""
+    front_end = FRONT_ENDS.get(family)
+    return importlib.util.find_spec("ctranslate2") is not None and (
+        front_end is None or importlib.util.find_spec(front_end) is not None)
 
 
 def wants_ctranslate2(spec: ModelSpec) -> bool:
     """Whether this model should run on CTranslate2 under the current setting."""
     setting = engine_setting()
     return setting != "torch" and spec.family in CTRANSLATE2_FAMILIES and (
-        setting == "ctranslate2" or ctranslate2_installed())
+        setting == "ctranslate2" or ctranslate2_installed(spec.family))

@@ -14,6 +14,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ HASH_CHUNK_BYTES = 16 * 1024 * 1024
 class CTranslate2Model:
     """A loaded CTranslate2 model with what the task code needs besides it."""
 
-    runner: Any  # ctranslate2.Translator
+    runner: Any  # ctranslate2.Translator (M2M100) or faster_whisper.WhisperModel (Whisper)
     folder: Path  # the converted model
     compute_type: str  # e.g. "int8", "int8_float16", "float32"
     bytes: int  # size of the converted weights (what it holds in memory, about)
@@ -70,8 +71,12 @@ def converted_folder(model_id: str, source: Path, quantization: str) -> Path:
     return cache_root() / model_id.replace("/", "--") / name
 
 
-def convert(model_id: str, source: Path, quantization: str) -> tuple[Path, float]:
-    """The converted model's folder, converting first if it is not cached; and the seconds conversion took."""
+def convert(model_id: str, source: Path, quantization: str,
+            add_files: Callable[[Path], None] | None = None) -> tuple[Path, float]:
+    """The converted model's folder, converting first if it is not cached; and the seconds conversion took.
+
+    `add_files(folder)` writes extra files into the converted folder before it is moved into place.
+    """
     target = converted_folder(model_id, source, quantization)
     if (target / "model.bin").is_file():
         return target, 0.0
@@ -84,6 +89,8 @@ def convert(model_id: str, source: Path, quantization: str) -> tuple[Path, float
         with _vocabulary_with_language_tokens():
             TransformersConverter(str(source), copy_files=_files_to_copy(source)).convert(
                 str(staging), quantization=quantization, force=True)
+            if add_files is not None:
+                add_files(staging)
         os.replace(staging, target)  # atomic on one file system: the folder appears whole or not at all
     except OSError:
         if not (target / "model.bin").is_file():  # another process may have renamed its copy first
@@ -148,3 +155,25 @@ def load_translator(model_id: str, source: Path, device_type: str, threads: int)
     size = sum(path.stat().st_size for path in folder.glob("*.bin"))
     return CTranslate2Model(runner=runner, folder=folder, compute_type=precision, bytes=size,
                             convert_seconds=seconds, generation=generation)
+
+
+def load_whisper(model_id: str, source: Path, device_type: str, threads: int,
+                 feature_extractor: dict[str, Any]) -> CTranslate2Model:
+    """A faster_whisper.WhisperModel on a Whisper checkpoint folder, converted on first use.
+
+    `feature_extractor` is the checkpoint's feature extractor settings: transformers 5 saves them inside
+    processor_config.json, while faster-whisper reads its mel bins, hop and window from preprocessor_config.json
+    beside the converted model (and asks the Hub for a tokenizer unless tokenizer.json is there too).
+    """
+    from faster_whisper import WhisperModel
+
+    def add_preprocessor_config(folder: Path) -> None:
+        (folder / "preprocessor_config.json").write_text(json.dumps(feature_extractor, indent=2))
+
+    precision = compute_type(device_type)
+    folder, seconds = convert(model_id, source, quantization=precision, add_files=add_preprocessor_config)
+    runner = WhisperModel(str(folder), device=device_type, compute_type=precision, cpu_threads=threads,
+                          num_workers=1, local_files_only=True)
+    size = sum(path.stat().st_size for path in folder.glob("*.bin"))
+    return CTranslate2Model(runner=runner, folder=folder, compute_type=precision, bytes=size,
+                            convert_seconds=seconds)

@@ -224,10 +224,14 @@ def _whisper_tokenizer(languages: tuple[str, ...]) -> WhisperTokenizer:
     )
     bpe.train_from_iterator(CORPUS, trainer)
     trained = json.loads(bpe.to_str())["model"]
+    # The last BPE id is an empty token. CTranslate2 4.8 takes a Whisper model as multilingual (language and task
+    # tokens in the prompt, language detection) only when its vocabulary has one (found by experiment: its
+    # WhisperReplica compares to_id("") with the unknown id); real multilingual checkpoints convert as multilingual.
+    vocab = {**trained["vocab"], "": len(trained["vocab"])}
     # <|endoftext|> is added right after the BPE vocab, as 50257 is in the real one. It is also bos, eos, unk and,
     # as in the real tokenizers, pad: the ASR pipeline refuses to batch windows without a pad token.
     tokenizer = WhisperTokenizer(
-        vocab=trained["vocab"],
+        vocab=vocab,
         merges=[tuple(merge) for merge in trained["merges"]],
         pad_token="<|endoftext|>",
         model_max_length=1024,
