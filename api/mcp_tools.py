@@ -140,7 +140,8 @@ def agent_content(event: Any, data: list[Any], root_url: str) -> list[Any]:
             value = value[-1]  # (input, result): the result is what the task made
         if isinstance(component, (gr.Image, gr.ImageSlider)) and is_file_obj_with_meta(value):
             content += [media(value, types.ImageContent, "image"), link(value)]
-        elif isinstance(component, gr.Audio) and is_file_obj_with_meta(value):
+        elif isinstance(component, gr.Audio) and not component.streaming and is_file_obj_with_meta(value):
+            # (a streamed copy of the audio, as the speech tab plays it, would only repeat the whole file)
             content += [media(value, types.AudioContent, "audio"), link(value)]
         elif isinstance(component, gr.File):
             files = value if isinstance(value, list) else [value]
