@@ -7,7 +7,6 @@ timestamps are grouped here into subtitle-sized segments.
 
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -178,7 +177,7 @@ def stream_whisper_windows(
     the segments that end before the next window starts: later windows overlap the last one and may rewrite its end.
     """
     from torch.utils.data import DataLoader
-    from transformers.pipelines.base import PipelineChunkIterator, PipelineIterator, pad_collate_fn
+    from transformers.pipelines.base import PipelineChunkIterator, PipelineIterator, no_collate_fn, pad_collate_fn
 
     rate = recognizer.feature_extractor.sampling_rate
     if language is None:  # one language for the recording, detected on its first window (see transcribe_whisper)
@@ -193,9 +192,10 @@ def stream_whisper_windows(
             (recognizer._preprocess_params, recognizer._forward_params, recognizer._postprocess_params), sanitized,
             strict=True))
     # As the pipeline batches its windows (transformers.pipelines.base.ChunkPipeline.get_iterator).
+    collate = (no_collate_fn if WHISPER_BATCH_SIZE == 1
+               else pad_collate_fn(recognizer.tokenizer, recognizer.feature_extractor))
     windows = DataLoader(PipelineChunkIterator([samples], recognizer.preprocess, preprocess), num_workers=0,
-                         batch_size=WHISPER_BATCH_SIZE,
-                         collate_fn=pad_collate_fn(recognizer.tokenizer, recognizer.feature_extractor))
+                         batch_size=WHISPER_BATCH_SIZE, collate_fn=collate)
     decoded_windows = iter(PipelineIterator(windows, recognizer.forward, forward,
                                             loader_batch_size=WHISPER_BATCH_SIZE))
     window = WHISPER_CHUNK_SECONDS * rate  # samples
@@ -205,7 +205,9 @@ def stream_whisper_windows(
     outputs: list[dict[str, Any]] = []
     while True:
         with compute.model_work():  # one batch of windows; the lock is not held while the caller shows the text
-            batch = list(islice(decoded_windows, WHISPER_BATCH_SIZE))
+            # next() by hand: islice would call iter() again, which restarts a transformers PipelineIterator.
+            batch = [output for output in (next(decoded_windows, None) for _ in range(WHISPER_BATCH_SIZE))
+                     if output is not None]
         outputs.extend(batch)
         finished = not batch or bool(outputs[-1]["is_last"])
         joined = recognizer.postprocess([dict(output) for output in outputs], **postprocess)
