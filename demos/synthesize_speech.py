@@ -4,9 +4,8 @@ import io
 from collections.abc import Iterator
 from typing import Any
 
-import numpy as np
-
 import gradio as gr
+import numpy as np
 import soundfile
 
 from backend import synthesize_speech as task
