@@ -146,7 +146,8 @@ def agent_content(event: Any, data: list[Any], root_url: str) -> list[Any]:
             value = value.get("image")  # the boxes are drawn by the browser and listed in the JSON: send the picture
         if isinstance(component, IMAGE_OUTPUTS) and is_file_obj_with_meta(value):
             content += [media(value, types.ImageContent, "image"), link(value)]
-        elif isinstance(component, gr.Audio) and is_file_obj_with_meta(value):
+        elif isinstance(component, gr.Audio) and not component.streaming and is_file_obj_with_meta(value):
+            # (a streamed copy of the audio, as the speech tab plays it, would only repeat the whole file)
             content += [media(value, types.AudioContent, "audio"), link(value)]
         elif isinstance(component, gr.File):
             files = value if isinstance(value, list) else [value]

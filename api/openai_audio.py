@@ -254,7 +254,7 @@ def text_to_speech(loopback: Loopback, body: Any) -> Response:
     voice = OPENAI_VOICES.get(voice.lower(), voice)
     # A single-voice model ignores the voice: the event's default is sent, since "" is not among its presets.
     voices = {"voice": voice or find_model(model_id).default_voice} if find_model(model_id).voices else {}
-    audio, result = loopback.call("/synthesize_speech", text=body["input"], model=model_id, **voices)
+    audio, _, result = loopback.call("/synthesize_speech", text=body["input"], model=model_id, **voices)
     samples, rate = soundfile.read(audio["path"], dtype="float32")  # the app's WAV, in gradio's cache
     container, subtype, media_type = SPEECH_FORMATS[response_format]
     encoded = io.BytesIO()

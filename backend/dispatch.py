@@ -54,6 +54,11 @@ TASKS: dict[str, Callable[..., Any]] = {}
 _remote: Remote | None = None
 
 
+def is_remote() -> bool:
+    """Whether task calls go to a Ray Serve cluster (Ray mode) rather than run in this process."""
+    return _remote is not None
+
+
 def default_pick(task_name: str) -> Callable[[Mapping[str, Any]], ModelSpec]:
     """The model of a call: its `model` argument resolved in the catalog (None: the task's default)."""
     return lambda arguments: resolve_model(task_name, arguments.get("model"))

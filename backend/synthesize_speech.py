@@ -1,9 +1,11 @@
 """Text to speech: text of any length up to the limit -> mono audio, with a voice preset for Bark.
 
 Long text is split into sentence groups that the model renders well (Bark: about 13 s of speech each), each is
-generated with the same voice, and the pieces are joined with a short pause.
+generated with the same voice, and the pieces are joined with a short pause. The first sentence is a piece of
+its own, so that a caller streaming the pieces (`stream_speech`) can play it while the rest is generated.
 """
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +16,7 @@ from backend import compute, dispatch, inputs, models
 from backend.catalog import ModelSpec, resolve_model
 from backend.errors import InputError
 from backend.limits import MAX_SPEECH_SEMANTIC_TOKENS, MAX_TEXT_CHARS
-from backend.sentences import pack, split_paragraphs
+from backend.sentences import pack, split_paragraphs, split_sentences
 
 # Characters per generated piece: Bark renders about 13 s per call (~200 characters of English);
 # VITS takes longer pieces but memory grows with the length.
@@ -43,30 +45,68 @@ class SpeechResult:
                 "duration_s": round(self.duration_s, 3), "voice": self.voice}
 
 
+@dataclass
+class SpeechPart:
+    """One finished piece of a speech, with the pause before it (none before the first): play the parts in order."""
+
+    model: str
+    sampling_rate: int  # Hz
+    audio: np.ndarray  # (samples,) float32 in [-1, 1]
+    voice: str
+    done: int  # pieces finished so far, this one included
+    total: int  # pieces in the whole text
+
+
 @dispatch.task()
 def synthesize_speech(text: str, model: str | None = None, voice: str | None = None) -> SpeechResult:
     """Speak a text; `voice` is a Bark preset such as "v2/en_speaker_6" (None or "": the model's default)."""
+    return join_speech(list(stream_speech(text, model=model, voice=voice)))
+
+
+def stream_speech(text: str, model: str | None = None, voice: str | None = None) -> Iterator[SpeechPart]:
+    """Speak a text piece by piece, yielding each piece's audio as soon as it is made (first: the first sentence).
+
+    In Ray mode the cluster speaks the whole text (backend/dispatch.py), which comes as one part."""
+    if dispatch.is_remote():
+        whole = synthesize_speech(text, model=model, voice=voice)
+        yield SpeechPart(model=whole.model, sampling_rate=whole.sampling_rate, audio=whole.audio, voice=whole.voice,
+                         done=1, total=1)
+        return
     spec = resolve_model("synthesize_speech", model)
     preset = pick_voice(voice, spec)
     text = inputs.clean_text(text, max_chars=MAX_TEXT_CHARS, what="text to speak")
-    limit = MAX_PIECE_CHARS[spec.family]
-    pieces = [piece for paragraph in split_paragraphs(text) for piece in pack(paragraph, lambda p: len(p) <= limit)]
+    pieces = speech_pieces(text, MAX_PIECE_CHARS[spec.family])
     loaded = models.get(spec.id)
     rate = sampling_rate(loaded)
     pause = np.zeros(int(PAUSE_SECONDS * rate), dtype=np.float32)
-    parts: list[np.ndarray] = []
-    with compute.model_work():
-        # Both models sample (Bark's tokens, VITS's noise); a fixed seed makes the same request give the same
-        # audio. Set under the device lock, so no other model call draws from the global generator meanwhile.
-        torch.manual_seed(SEED)
-        for piece in pieces:
-            if parts:
-                parts.append(pause)
-            parts.append(speak_bark(loaded, piece, preset) if spec.family == "bark" else speak_vits(loaded, piece))
-    audio = np.clip(np.concatenate(parts), -1.0, 1.0).astype(np.float32)
+    for index, piece in enumerate(pieces):
+        # The device lock is taken per piece, not across yields: a streaming caller may resume this generator on
+        # another thread, and an RLock is released only by the thread that took it.
+        with compute.model_work():
+            # Both models sample (Bark's tokens, VITS's noise); a fixed seed per piece makes the same request give
+            # the same audio. Set under the device lock, so no other model call draws from the global generator.
+            torch.manual_seed(SEED + index)
+            spoken = speak_bark(loaded, piece, preset) if spec.family == "bark" else speak_vits(loaded, piece)
+        audio = np.clip(spoken, -1.0, 1.0).astype(np.float32)
+        yield SpeechPart(model=spec.id, sampling_rate=rate, audio=np.concatenate([pause, audio]) if index else audio,
+                         voice=preset, done=index + 1, total=len(pieces))
+
+
+def join_speech(parts: list[SpeechPart]) -> SpeechResult:
+    """The whole speech from all its parts; an InputError if none of it can be heard."""
+    audio = np.concatenate([part.audio for part in parts]).astype(np.float32)
     if not np.any(audio):
         raise InputError("The text has nothing this voice can pronounce; write words in the model's language.")
-    return SpeechResult(model=spec.id, sampling_rate=rate, audio=audio, voice=preset)
+    return SpeechResult(model=parts[0].model, sampling_rate=parts[0].sampling_rate, audio=audio, voice=parts[0].voice)
+
+
+def speech_pieces(text: str, max_chars: int) -> list[str]:
+    """The text in pieces of at most max_chars (a longer word stays whole): the first sentence, then as few as fit."""
+    paragraphs = split_paragraphs(text)
+    sentences = split_sentences(paragraphs[0])
+    # The first sentence alone, then the rest of its paragraph packed, then each further paragraph packed.
+    groups = [sentences[0], " ".join(sentences[1:]), *paragraphs[1:]]
+    return [piece for group in groups if group for piece in pack(group, lambda p: len(p) <= max_chars)]
 
 
 def pick_voice(voice: str | None, spec: ModelSpec) -> str:

@@ -12,6 +12,7 @@ with no other request between. XLS-R 21-to-en translates speech into English tex
 
 import math
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from itertools import pairwise
 from typing import Any
@@ -85,6 +86,15 @@ class TranscriptionResult:
         return asdict(self)
 
 
+@dataclass
+class TranscriptionStep:
+    """The text of the windows finished so far (`done` of `total`); the last step holds the whole result."""
+
+    result: TranscriptionResult
+    done: int
+    total: int
+
+
 @dispatch.task(files={"audio": "audio"})
 def transcribe(
     audio: Any,
@@ -93,6 +103,23 @@ def transcribe(
     task: str = "transcribe",
 ) -> TranscriptionResult:
     """Turn speech into text; `language` None/""/"auto" detects it; task "translate" gives English (Whisper, XLS-R)."""
+    for step in stream_transcription(audio, model=model, language=language, task=task):
+        result = step.result
+    return result
+
+
+def stream_transcription(
+    audio: Any,
+    model: str | None = None,
+    language: str | None = None,
+    task: str = "transcribe",
+) -> Iterator[TranscriptionStep]:
+    """`transcribe`, yielding the text of each finished batch of 30 s windows of long audio (Whisper) before the
+    whole result; audio that fits one window, and the other models, give the whole result in one step. In Ray mode
+    the cluster computes the whole result (backend/dispatch.py), so there is one step."""
+    if dispatch.is_remote():
+        yield TranscriptionStep(result=transcribe(audio, model=model, language=language, task=task), done=1, total=1)
+        return
     spec = resolve_model("transcribe", model)
     code = speech_language(language, spec)
     if task not in TASKS:
@@ -114,6 +141,11 @@ def transcribe(
         rate = loaded.processor.feature_extractor.sampling_rate
         samples = inputs.load_audio(audio, sampling_rate=rate)
         duration = len(samples) / rate
+        if engine == "torch" and spec.family == "whisper" and len(samples) > WHISPER_CHUNK_SECONDS * rate:
+            for step in stream_whisper_windows(asr_pipeline(loaded), spec, samples, duration, code, task):
+                step.result.engine, step.result.precision = engine, precision
+                yield step
+            return
         with compute.model_work():
             if engine == "ctranslate2":
                 result = transcribe_whisper_ctranslate2(loaded, spec, samples, duration, code, task)
@@ -122,7 +154,7 @@ def transcribe(
             else:
                 result = transcribe_ctc(asr_pipeline(loaded), spec, samples, duration)
     result.engine, result.precision = engine, precision
-    return result
+    yield TranscriptionStep(result=result, done=1, total=1)
 
 
 def speech_language(language: str | None, spec: ModelSpec) -> str | None:
@@ -246,6 +278,79 @@ def transcribe_whisper_ctranslate2(
         segments=segments,
         language_probability=round(float(info.language_probability), 4),
     )
+
+
+def stream_whisper_windows(
+    recognizer: Any, spec: ModelSpec, samples: np.ndarray, duration: float, language: str | None, task: str
+) -> Iterator[TranscriptionStep]:
+    """Whisper over batched 30 s windows as `transcribe_whisper` decodes them, with the text so far after each batch.
+
+    The pipeline's own preprocessing, forward pass and joining run here step by step, so the whole result is the
+    one `recognizer(samples, chunk_length_s=..., batch_size=...)` gives. The text shown after a batch keeps only
+    the segments that end before the next window starts: later windows overlap the last one and may rewrite its end.
+    """
+    from torch.utils.data import DataLoader
+    from transformers.pipelines.base import PipelineChunkIterator, PipelineIterator, no_collate_fn, pad_collate_fn
+
+    rate = recognizer.feature_extractor.sampling_rate
+    if language is None:  # one language for the recording, detected on its first window (see transcribe_whisper)
+        with compute.model_work():
+            language = detect_language(recognizer, samples[: WHISPER_CHUNK_SECONDS * rate])
+    generate_kwargs: dict[str, Any] = {"task": task, "max_new_tokens": MAX_TRANSCRIPTION_NEW_TOKENS,
+                                       "num_beams": WHISPER_BEAMS, "language": language}
+    sanitized = recognizer._sanitize_parameters(chunk_length_s=WHISPER_CHUNK_SECONDS, return_timestamps=True,
+                                                generate_kwargs=generate_kwargs, ignore_warning=True)
+    preprocess, forward, postprocess = (
+        {**defaults, **given} for defaults, given in zip(
+            (recognizer._preprocess_params, recognizer._forward_params, recognizer._postprocess_params), sanitized,
+            strict=True))
+    # As the pipeline batches its windows (transformers.pipelines.base.ChunkPipeline.get_iterator).
+    collate = (no_collate_fn if WHISPER_BATCH_SIZE == 1
+               else pad_collate_fn(recognizer.tokenizer, recognizer.feature_extractor))
+    windows = DataLoader(PipelineChunkIterator([samples], recognizer.preprocess, preprocess), num_workers=0,
+                         batch_size=WHISPER_BATCH_SIZE, collate_fn=collate)
+    decoded_windows = iter(PipelineIterator(windows, recognizer.forward, forward,
+                                            loader_batch_size=WHISPER_BATCH_SIZE))
+    window = WHISPER_CHUNK_SECONDS * rate  # samples
+    stride = round(window / 6)  # the pipeline's default overlap: a sixth of a window on each side
+    step = window - 2 * stride
+    total = whisper_window_count(len(samples), window, stride)
+    outputs: list[dict[str, Any]] = []
+    while True:
+        with compute.model_work():  # one batch of windows; the lock is not held while the caller shows the text
+            # next() by hand: islice would call iter() again, which restarts a transformers PipelineIterator.
+            batch = [output for output in (next(decoded_windows, None) for _ in range(WHISPER_BATCH_SIZE))
+                     if output is not None]
+        outputs.extend(batch)
+        finished = not batch or bool(outputs[-1]["is_last"])
+        joined = recognizer.postprocess([dict(output) for output in outputs], **postprocess)
+        chunks = joined.get("chunks", [])
+        if finished:
+            yield TranscriptionStep(result=TranscriptionResult(
+                model=spec.id, text=joined["text"].strip(), language=language,
+                segments=[to_segment(chunk, duration) for chunk in chunks if chunk["text"].strip()]),
+                done=total, total=total)
+            return
+        settled = len(outputs) * step / rate  # seconds: where the next window starts
+        done = []
+        for chunk in chunks[:-1]:  # the last one is still open
+            if chunk["timestamp"][1] is None or chunk["timestamp"][1] > settled:
+                break
+            done.append(chunk)
+        yield TranscriptionStep(result=TranscriptionResult(
+            model=spec.id, text="".join(chunk["text"] for chunk in done).strip(), language=language,
+            segments=[to_segment(chunk, duration) for chunk in done if chunk["text"].strip()]),
+            done=len(outputs), total=total)
+
+
+def whisper_window_count(samples: int, window: int, stride: int) -> int:
+    """How many windows the pipeline cuts audio of this many samples into (its chunk_iter's loop)."""
+    count = 0
+    for start in range(0, samples, window - 2 * stride):
+        count += min(window, samples - start) > (stride if start else 0)  # a tail within the overlap is dropped
+        if start + window >= samples:
+            break
+    return count
 
 
 def detect_language(recognizer: Any, window: np.ndarray) -> str:

@@ -4,11 +4,12 @@ transformers 5 has no translation pipeline: the text is tokenized with the sourc
 is forced to start with the target language token. Under CTranslate2 (backend/engines) the same tokens go to
 `Translator.translate_batch` with the target language token as the decoder's prefix, with the same beams and
 length bound. Text longer than a piece the model handles well is split by
-paragraph, then sentence, translated in batches, and joined back in order. Requests that arrive while the device
+paragraph, then sentence, translated in batches of whole paragraphs (`stream_translation` yields each finished
+group), and joined back in order. Requests that arrive while the device
 is busy are translated together with others for the same model and language pair (backend/compute.py).
 """
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -48,9 +49,31 @@ class TranslationResult:
         return asdict(self)
 
 
+@dataclass
+class TranslationStep:
+    """The translation of the paragraphs finished so far: `done` of `total` paragraphs, in order."""
+
+    result: TranslationResult
+    done: int
+    total: int
+
+
 @dispatch.task()
 def translate(text: str, source_language: str, target_language: str, model: str | None = None) -> TranslationResult:
     """Translate text; languages are English names ("French") or codes ("fr")."""
+    for step in stream_translation(text, source_language, target_language, model=model):
+        result = step.result
+    return result
+
+
+def stream_translation(text: str, source_language: str, target_language: str,
+                       model: str | None = None) -> Iterator[TranslationStep]:
+    """Translate text in groups of whole paragraphs, yielding the paragraphs finished so far after each group.
+
+    In Ray mode the cluster translates the whole text (backend/dispatch.py), which comes as one step."""
+    if dispatch.is_remote():
+        yield TranslationStep(result=translate(text, source_language, target_language, model=model), done=1, total=1)
+        return
     spec = resolve_model("translate", model)
     source = language_code(source_language, spec, "source")
     target = language_code(target_language, spec, "target")
@@ -59,15 +82,30 @@ def translate(text: str, source_language: str, target_language: str, model: str 
     tokenizer = loaded.processor
     paragraphs = [pack(paragraph, lambda piece: token_count(tokenizer, piece) <= MAX_PIECE_TOKENS)
                   for paragraph in split_paragraphs(text)]
-    translated = BATCHER.submit((spec.id, source, target), [piece for pieces in paragraphs for piece in pieces])
     separator = "" if target in NO_SPACE_LANGUAGES else " "
-    lines, start = [], 0
-    for pieces in paragraphs:
-        lines.append(separator.join(translated[start : start + len(pieces)]))
-        start += len(pieces)
     engine, precision = models.engine_of(loaded)
-    return TranslationResult(model=spec.id, source_language=source, target_language=target,
-                             translation="\n".join(lines), engine=engine, precision=precision)
+    lines: list[str] = []
+    for group in paragraph_groups(paragraphs):
+        translated = BATCHER.submit((spec.id, source, target), [piece for pieces in group for piece in pieces])
+        start = 0
+        for pieces in group:
+            lines.append(separator.join(translated[start : start + len(pieces)]))
+            start += len(pieces)
+        result = TranslationResult(model=spec.id, source_language=source, target_language=target,
+                                   translation="\n".join(lines), engine=engine, precision=precision)
+        yield TranslationStep(result=result, done=len(lines), total=len(paragraphs))
+
+
+def paragraph_groups(paragraphs: list[list[str]]) -> list[list[list[str]]]:
+    """Consecutive paragraphs (each a list of pieces) in groups of at most BATCH_SIZE pieces, one batch each; a
+    paragraph with more pieces is a group of its own."""
+    groups: list[list[list[str]]] = []
+    for pieces in paragraphs:
+        if groups and sum(map(len, groups[-1])) + len(pieces) <= BATCH_SIZE:
+            groups[-1].append(pieces)
+        else:
+            groups.append([pieces])
+    return groups
 
 
 def language_code(language: str | None, spec: ModelSpec, role: str) -> str:

@@ -58,7 +58,7 @@ def speech_by_rest(url: str) -> Callable[[], object]:
                     elif line.startswith("data:") and event in ("complete", "error"):
                         if event == "error":
                             raise RuntimeError(f"the app answered with an error: {line}")
-                        audio, summary = json.loads(line.removeprefix("data:"))
+                        audio, _, summary = json.loads(line.removeprefix("data:"))  # WAV, stream, JSON
                         return http.get(audio["url"]).content, summary
         raise RuntimeError("the event stream ended without a result")
 

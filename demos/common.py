@@ -4,6 +4,7 @@ import base64
 import functools
 import hashlib
 import html
+import inspect
 import logging
 import os
 import tempfile
@@ -56,34 +57,50 @@ ZERO_GPU_SECONDS = 120  # the longest a request may hold a ZeroGPU device (Bark 
 
 def user_errors(handler: Handler) -> Handler:
     """Show our errors' messages to users as they are; log anything else and show a short generic message."""
+    if inspect.isgeneratorfunction(handler):  # a streaming handler: its errors arise while it is iterated
+
+        @functools.wraps(handler)  # keeps the signature: gradio derives the API's parameter names from it
+        def streamed(*args: Any, **kwargs: Any) -> Any:
+            try:
+                yield from handler(*args, **kwargs)
+            except gr.Error:
+                raise
+            except Exception as error:
+                raise user_error(error, handler.__name__) from error
+
+        return streamed  # type: ignore[return-value]
 
     @functools.wraps(handler)  # keeps the signature: gradio derives the API's parameter names from it
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         try:
             return handler(*args, **kwargs)
-        except (InputError, ModelUnavailableError, ResourceExhaustedError, MissingPackageError,
-                ServiceUnavailableError) as error:
-            # gr.Error renders HTML: escape, since messages may quote a little of what the user typed. The title
-            # tells API surfaces (api/openai_audio.py) a model or server fault from a user mistake ("Error").
-            raise gr.Error(html.escape(str(error), quote=False), title=ERROR_TITLES.get(type(error), "Error"),
-                           print_exception=False) from error
         except gr.Error:
             raise
-        except ImportError as error:  # model code reached a package this server lacks, after loading
-            logger.exception("Request failed in %s: a package is missing", handler.__name__)
-            raise gr.Error(html.escape(missing_package_message(error), quote=False), title="Model unavailable",
-                           print_exception=False) from error
         except Exception as error:
-            if models.is_out_of_memory(error):  # during a forward pass: free what can be freed, keep serving
-                models.free_device_memory(models.CACHE.device)
-                raise gr.Error(OUT_OF_MEMORY_MESSAGE, title="Out of memory", print_exception=False) from error
-            request_id = uuid.uuid4().hex[:8]
-            logger.exception("Request %s failed in %s", request_id, handler.__name__)
-            raise gr.Error(f"Something went wrong on our side (request {request_id}). Please try again; if it "
-                           "keeps happening, report this request id.", title="Server error",
-                           print_exception=False) from error
+            raise user_error(error, handler.__name__) from error
 
     return wrapped  # type: ignore[return-value]
+
+
+def user_error(error: Exception, name: str) -> gr.Error:
+    """The gr.Error a user sees for an exception raised in handler `name` (logged unless it is the user's mistake)."""
+    if isinstance(error, (InputError, ModelUnavailableError, ResourceExhaustedError, MissingPackageError,
+                          ServiceUnavailableError)):
+        # gr.Error renders HTML: escape, since messages may quote a little of what the user typed. The title
+        # tells API surfaces (api/openai_audio.py) a model or server fault from a user mistake ("Error").
+        return gr.Error(html.escape(str(error), quote=False), title=ERROR_TITLES.get(type(error), "Error"),
+                        print_exception=False)
+    if isinstance(error, ImportError):  # model code reached a package this server lacks, after loading
+        logger.error("Request failed in %s: a package is missing", name, exc_info=error)
+        return gr.Error(html.escape(missing_package_message(error), quote=False), title="Model unavailable",
+                        print_exception=False)
+    if models.is_out_of_memory(error):  # during a forward pass: free what can be freed, keep serving
+        models.free_device_memory(models.CACHE.device)
+        return gr.Error(OUT_OF_MEMORY_MESSAGE, title="Out of memory", print_exception=False)
+    request_id = uuid.uuid4().hex[:8]
+    logger.error("Request %s failed in %s", request_id, name, exc_info=error)
+    return gr.Error(f"Something went wrong on our side (request {request_id}). Please try again; if it keeps "
+                    "happening, report this request id.", title="Server error", print_exception=False)
 
 
 def model_handler(handler: Handler) -> Handler:
@@ -95,18 +112,34 @@ def model_handler(handler: Handler) -> Handler:
 
 def timed_by_model(handler: Handler) -> Handler:
     """Record how long each successful call took, under the model its JSON result names (backend/timings.py)."""
+    if inspect.isgeneratorfunction(handler):  # a streaming handler: its last outputs carry the JSON result
+
+        @functools.wraps(handler)  # keeps the name, signature and docstring gradio builds the API and MCP tools from
+        def streamed(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            outputs = None
+            for outputs in handler(*args, **kwargs):
+                yield outputs
+            record_timing(outputs, time.perf_counter() - started, args, kwargs)
+
+        return streamed  # type: ignore[return-value]
 
     @functools.wraps(handler)  # keeps the name, signature and docstring gradio builds the API and MCP tools from
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter()
         outputs = handler(*args, **kwargs)
-        result = outputs[-1] if isinstance(outputs, tuple) and outputs else outputs
-        if isinstance(result, dict) and isinstance(result.get("model"), str):
-            first_input = args[0] if args else next(iter(kwargs.values()), None)
-            timings.record(result["model"], time.perf_counter() - started, size_class(first_input))
+        record_timing(outputs, time.perf_counter() - started, args, kwargs)
         return outputs
 
     return wrapped  # type: ignore[return-value]
+
+
+def record_timing(outputs: Any, seconds: float, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """Record a call's duration under the model its JSON result (the last output) names, by its input's size."""
+    result = outputs[-1] if isinstance(outputs, tuple) and outputs else outputs
+    if isinstance(result, dict) and isinstance(result.get("model"), str):
+        first_input = args[0] if args else next(iter(kwargs.values()), None)
+        timings.record(result["model"], seconds, size_class(first_input))
 
 
 def size_class(value: Any) -> str:

@@ -1,9 +1,11 @@
 """Text to speech tab: text -> playable, downloadable speech, with Bark's voice presets."""
 
 import io
+from collections.abc import Iterator
 from typing import Any
 
 import gradio as gr
+import numpy as np
 import soundfile
 
 from backend import synthesize_speech as task
@@ -48,7 +50,7 @@ def synthesize_speech(
     model: str = DEFAULT_SPEC.id,
     voice: str = DEFAULT_SPEC.default_voice,
     progress: gr.Progress = gr.Progress(track_tqdm=True),  # noqa: B008 - gradio's documented idiom
-) -> tuple[str, dict[str, Any]]:
+) -> Iterator[tuple[Any, Any, Any]]:
     """Read text aloud: text in, speech audio (WAV) out. Bark is expressive and multilingual with voice presets;
     MMS-TTS is one fast English voice.
 
@@ -58,15 +60,30 @@ def synthesize_speech(
         voice: Bark preset "v2/<language code>_speaker_<0-9>", e.g. "v2/fr_speaker_1"; ignored by MMS-TTS.
 
     Returns:
-        JSON {"model", "sampling_rate", "duration_s", "voice"}, then the speech as WAV audio.
+        The whole speech as WAV audio, the same speech as it was streamed, then JSON {"model", "sampling_rate",
+        "duration_s", "voice"}.
     """
     show_loading(model, TASK, progress)
-    result = task.synthesize_speech(text, model=model, voice=voice)
-    # A 16-bit WAV file: what gradio would make of the samples, written once per content and never rewritten
-    # while another request downloads it (gradio rewrites its own audio files in place).
+    parts = []
+    # Each piece plays as soon as it is made (the first sentence first); the last one comes with the WAV of the
+    # whole text and the JSON, so that the final outputs (what gradio_client's predict returns) hold all three.
+    for part in task.stream_speech(text, model=model, voice=voice):
+        parts.append(part)
+        progress((part.done, part.total), desc="Speaking", unit="pieces")
+        if part.done < part.total and len(part.audio):
+            yield gr.skip(), wav_bytes(part.audio, part.sampling_rate), gr.skip()
+    result = task.join_speech(parts)
+    last = wav_bytes(parts[-1].audio, result.sampling_rate) if len(parts[-1].audio) else gr.skip()
+    # Written once per content and never rewritten while another request downloads it (gradio rewrites its own
+    # audio files in place).
+    yield write_output(wav_bytes(result.audio, result.sampling_rate), "speech.wav"), last, result.to_json()
+
+
+def wav_bytes(audio: np.ndarray, rate: int) -> bytes:
+    """Samples as a 16-bit WAV file: what gradio would make of them, and what its audio stream reads directly."""
     wav = io.BytesIO()
-    soundfile.write(wav, result.audio, result.sampling_rate, format="WAV", subtype="PCM_16")
-    return write_output(wav.getvalue(), "speech.wav"), result.to_json()
+    soundfile.write(wav, audio, rate, format="WAV", subtype="PCM_16")
+    return wav.getvalue()
 
 
 def follow_model(model_id: str) -> Any:
@@ -90,14 +107,17 @@ with gr.Blocks() as demo:
                                 visible=bool(DEFAULT_SPEC.voices))
             run = gr.Button("Speak", variant="primary")
         with gr.Column():
-            speech = gr.Audio(label="Speech", type="filepath", format="wav", interactive=False)
+            # Plays each sentence as it is made; the whole text arrives in the download below at the end.
+            stream = gr.Audio(label="Speech (plays as it is made)", streaming=True, autoplay=True, format="wav",
+                              interactive=False)
+            speech = gr.Audio(label="Speech (whole text)", type="filepath", format="wav", interactive=False)
             result = gr.JSON(label="Result (JSON)", open=False)
     gr.Examples(examples=EXAMPLES, inputs=[text, voice])
 
     run.click(
         synthesize_speech,
         inputs=[text, model, voice],
-        outputs=[speech, result],
+        outputs=[speech, stream, result],
         api_name="synthesize_speech",
         concurrency_id=MODEL_QUEUE,
         concurrency_limit=MODEL_CONCURRENCY,

@@ -1,5 +1,6 @@
 """Speech recognition tab: microphone or file -> text, language, timed segments and subtitles."""
 
+from collections.abc import Iterator
 from typing import Any
 
 import gradio as gr
@@ -60,7 +61,7 @@ def transcribe(
     language: str = AUTO,
     task: str = "transcribe",
     progress: gr.Progress = gr.Progress(track_tqdm=True),  # noqa: B008 - gradio's documented idiom
-) -> tuple[str, str, list[list[Any]], list[str], dict[str, Any]]:
+) -> Iterator[tuple[Any, ...]]:
     """Transcribe speech into text, or translate it into English text, with timed segments and subtitles.
 
     Whisper models know 99 languages and can translate; MMS-1b-all knows 1,100+ languages (give the language, or
@@ -82,12 +83,17 @@ def transcribe(
     if audio is None:
         raise gr.Error("Record with the microphone, upload an audio file, or pick an example below.")
     show_loading(model, TASK, progress)
-    result = recognition.transcribe(audio, model=model, language=language, task=task)
+    # Long audio shows the text of each finished batch of 30 s windows; every output comes with the last step.
+    for step in recognition.stream_transcription(audio, model=model, language=language, task=task):
+        progress((step.done, step.total), desc="Transcribing", unit="windows")
+        if step.done < step.total:
+            yield step.result.text, gr.skip(), gr.skip(), gr.skip(), gr.skip()
+    result = step.result
     summary = result.to_json()
     rows = [[segment.start, segment.end, segment.text] for segment in result.segments]
     files = [write_output(recognition.to_srt(result.segments), "transcript.srt"),
              write_output(recognition.to_vtt(result.segments), "transcript.vtt")]
-    return result.text, describe_language(result), rows, files, summary
+    yield result.text, describe_language(result), rows, files, summary
 
 
 def follow_model(model_id: str) -> tuple[Any, Any]:

@@ -1,5 +1,6 @@
 """Translation tab: text between any two of 100 languages."""
 
+from collections.abc import Iterator
 from typing import Any
 
 import gradio as gr
@@ -34,7 +35,7 @@ def translate(
     target_language: str = "fr",
     model: str = DEFAULT_MODEL.id,
     progress: gr.Progress = gr.Progress(track_tqdm=True),  # noqa: B008 - gradio's documented idiom
-) -> tuple[str, dict[str, Any]]:
+) -> Iterator[tuple[str, Any]]:
     """Translate text between any two of 100 languages (M2M100). Long texts are translated paragraph by paragraph.
 
     Args:
@@ -47,8 +48,13 @@ def translate(
         JSON {"model", "source_language", "target_language", "translation"} with the languages as codes.
     """
     show_loading(model, TASK, progress)
-    result = task.translate(text, source_language, target_language, model=model).to_json()
-    return result["translation"], result
+    # Long texts show their finished paragraphs as they are done; the JSON comes with the whole translation.
+    for step in task.stream_translation(text, source_language, target_language, model=model):
+        progress((step.done, step.total), desc="Translating", unit="paragraphs")
+        if step.done < step.total:
+            yield step.result.translation, gr.skip()
+    result = step.result.to_json()
+    yield result["translation"], result
 
 
 def swap(source: str, target: str, text: str, translation: str) -> tuple[str, str, str, str]:

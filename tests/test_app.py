@@ -198,9 +198,10 @@ def test_transcribe_in_many_languages(client: Client, model: str, language: str,
                                               ("suno/bark", "v2/fr_speaker_1")])
 def test_synthesize_speech(client: Client, model: str | None, voice: str | None) -> None:
     extra = {key: value for key, value in {"model": model, "voice": voice}.items() if value}
-    audio_path, result = client.predict(text="Hello there.", api_name="/synthesize_speech", **extra)
+    audio_path, streamed_path, result = client.predict(text="Hello there.", api_name="/synthesize_speech", **extra)
     assert result["model"] == (model or "facebook/mms-tts-eng")  # the default without a GPU
     assert Path(audio_path).suffix == ".wav" and result["duration_s"] > 0
+    assert Path(streamed_path).is_file()  # the stream as the browser played it (an HLS playlist)
     assert result["voice"] == (voice or "")  # MMS-TTS has one voice, ""
 
 

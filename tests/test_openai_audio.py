@@ -81,7 +81,7 @@ def test_a_prompt_is_ignored_with_a_note(sdk: openai.OpenAI) -> None:
 
 @pytest.mark.parametrize("response_format", ["wav", "flac", "mp3"])
 def test_speech_decodes(sdk: openai.OpenAI, client: Client, response_format: str) -> None:
-    _, expected = client.predict(text="Hello there.", model="facebook/mms-tts-eng", api_name="/synthesize_speech")
+    *_, expected = client.predict(text="Hello there.", model="facebook/mms-tts-eng", api_name="/synthesize_speech")
     spoken = sdk.audio.speech.create(model="facebook/mms-tts-eng", input="Hello there.", voice="alloy",
                                      response_format=response_format)
     samples, rate = soundfile.read(io.BytesIO(spoken.read()))

@@ -64,3 +64,47 @@ def test_bad_requests_are_refused_with_a_message(model_id: str, voice: str, text
 
 def test_a_single_voice_model_ignores_a_voice_preset(models_dir: Path) -> None:
     assert synthesize_speech("Hello.", model="facebook/mms-tts-eng", voice="v2/en_speaker_1").voice == ""
+
+
+def test_the_streamed_pieces_joined_are_the_whole_wav(models_dir: Path) -> None:
+    import io
+
+    import gradio as gr
+    import soundfile
+
+    from demos.synthesize_speech import synthesize_speech as handler
+
+    text = "The first sentence comes alone. " + " ".join(f"Then sentence {n} follows it." for n in range(2, 30))
+    outputs = list(handler(text, model="facebook/mms-tts-eng", voice=""))
+    *streaming, final = outputs
+    wav_path, last_chunk, result = final
+    chunks = [stream for _, stream, _ in streaming] + [last_chunk]
+    assert len(chunks) >= 3 and all(isinstance(chunk, bytes) for chunk in chunks)  # first sentence, then packs
+    assert all(isinstance(skipped, dict) for wav, _, json_result in streaming for skipped in (wav, json_result))
+    assert gr.skip() == streaming[0][0]
+    streamed = np.concatenate([soundfile.read(io.BytesIO(chunk), dtype="int16")[0] for chunk in chunks])
+    whole, rate = soundfile.read(wav_path, dtype="int16")
+    assert rate == result["sampling_rate"] and np.array_equal(streamed, whole)
+    # The first piece is the first sentence alone: shorter than the second (a pause plus several sentences).
+    assert len(soundfile.read(io.BytesIO(chunks[0]))[0]) < len(soundfile.read(io.BytesIO(chunks[1]))[0])
+    # The same request gives the same audio.
+    again = list(handler(text, model="facebook/mms-tts-eng", voice=""))[-1][0]
+    assert np.array_equal(soundfile.read(again, dtype="int16")[0], whole)
+
+
+def test_errors_of_the_streaming_handler_reach_the_user_as_our_message(models_dir: Path) -> None:
+    import gradio as gr
+
+    from demos.synthesize_speech import synthesize_speech as handler
+
+    with pytest.raises(gr.Error, match="Enter some text"):
+        list(handler(" \n ", model="facebook/mms-tts-eng", voice=""))
+    assert handler.__name__ == "synthesize_speech" and "Args:" in (handler.__doc__ or "")
+
+
+def test_the_first_sentence_is_a_piece_of_its_own() -> None:
+    from backend.synthesize_speech import speech_pieces
+
+    text = "One. Two is longer. Three.\nFour. Five."
+    assert speech_pieces(text, 400) == ["One.", "Two is longer. Three.", "Four. Five."]
+    assert speech_pieces("word " * 5, 9) == ["word word", "word word", "word"]

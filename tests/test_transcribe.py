@@ -209,3 +209,39 @@ def test_subtitle_writers() -> None:
                                 "2\n01:01:01,250 --> 01:01:02,000\nAn hour later.\n")
     assert to_vtt(segments) == ("WEBVTT\n\n00:00:00.000 --> 00:00:01.500\nHello.\n\n"
                                 "01:01:01.250 --> 01:01:02.000\nAn hour later.\n")
+
+
+def test_long_whisper_audio_streams_the_text_of_finished_windows(models_dir: Path, tmp_path: Path) -> None:
+    from backend import compute, inputs, models
+    from backend.transcribe import asr_pipeline, stream_transcription, transcribe_whisper
+
+    path = tmp_path / "speech_100s.wav"
+    soundfile.write(path, speech_like(100.0), 16_000)  # 5 windows of 30 s every 20 s: two batches of 4
+    steps = list(stream_transcription(path, model="openai/whisper-base", language="en"))
+    assert [(step.done, step.total) for step in steps] == [(4, 5), (5, 5)]
+    final = steps[-1].result
+    assert all(final.text.startswith(step.result.text) for step in steps)
+    assert all(step.result.segments == final.segments[: len(step.result.segments)] for step in steps)
+    # The whole result is the pipeline's own over all windows at once.
+    loaded = models.get("openai/whisper-base")
+    recognizer = asr_pipeline(loaded)
+    samples = inputs.load_audio(path, sampling_rate=16_000)
+    with compute.model_work():
+        assert final == transcribe_whisper(recognizer, find_model("openai/whisper-base"), samples, 100.0, "en",
+                                           "transcribe")
+
+
+def test_the_window_count_is_the_pipelines() -> None:
+    from transformers.pipelines.automatic_speech_recognition import chunk_iter
+
+    from backend.transcribe import whisper_window_count
+
+    class Features:  # stands in for the feature extractor: chunk_iter only calls it
+        sampling_rate = 10
+
+        def __call__(self, chunk: np.ndarray, **_: object) -> dict:
+            return {}
+
+    for samples in (301, 350, 500, 510, 511, 1000):
+        windows = list(chunk_iter(np.zeros(samples), Features(), 300, 50, 50))
+        assert whisper_window_count(samples, 300, 50) == len(windows), samples

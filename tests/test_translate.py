@@ -92,3 +92,23 @@ def test_pieces_respect_the_token_limit(models_dir: Path) -> None:
 def test_bad_requests_are_refused_with_a_message(text: str, source: str, target: str, message: str) -> None:
     with pytest.raises(InputError, match=message):
         translate(text, source, target)
+
+
+def test_long_text_streams_its_finished_paragraphs_in_order(models_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import backend.translate as translation
+
+    monkeypatch.setattr(translation, "BATCH_SIZE", 2)  # a group of paragraphs per 2 pieces: several steps
+    steps = list(translation.stream_translation(LONG_TEXT, "en", "fr", model="facebook/m2m100_418M"))
+    final = steps[-1].result.translation.split("\n")
+    assert len(steps) > 1 and steps[-1].done == steps[-1].total == len(final) == 4
+    for step in steps:
+        assert step.result.translation.split("\n") == final[: step.done]
+    assert [step.done for step in steps] == sorted({step.done for step in steps})
+    assert steps[-1].result == translate(LONG_TEXT, "en", "fr", model="facebook/m2m100_418M")
+
+
+def test_paragraphs_are_grouped_up_to_a_batch() -> None:
+    from backend.translate import BATCH_SIZE, paragraph_groups
+
+    paragraphs = [["a"], ["b", "c"], ["d"] * BATCH_SIZE, ["e"]]
+    assert paragraph_groups(paragraphs) == [[["a"], ["b", "c"]], [["d"] * BATCH_SIZE], [["e"]]]
