@@ -328,7 +328,8 @@ def stream_whisper_windows(
         if finished:
             yield TranscriptionStep(result=TranscriptionResult(
                 model=spec.id, text=joined["text"].strip(), language=language,
-                segments=[to_segment(chunk, duration) for chunk in chunks if chunk["text"].strip()]),
+                segments=[to_segment(chunk, duration) for chunk in chunks if chunk["text"].strip()],
+                language_probability=1.0 if language else None),  # as transcribe_whisper reports it
                 done=total, total=total)
             return
         settled = len(outputs) * step / rate  # seconds: where the next window starts
@@ -339,7 +340,8 @@ def stream_whisper_windows(
             done.append(chunk)
         yield TranscriptionStep(result=TranscriptionResult(
             model=spec.id, text="".join(chunk["text"] for chunk in done).strip(), language=language,
-            segments=[to_segment(chunk, duration) for chunk in done if chunk["text"].strip()]),
+            segments=[to_segment(chunk, duration) for chunk in done if chunk["text"].strip()],
+            language_probability=1.0 if language else None),
             done=len(outputs), total=total)
 
 

@@ -201,11 +201,11 @@ def test_identical_requests_at_once_all_get_whole_files(client: Client, tmp_path
         Image.open(annotated["image"]).load()  # the whole image decodes
         for mask in annotated["annotations"]:
             Image.open(mask["image"]).load()
-    wavs = {Path(speech).read_bytes() for speech, _ in speeches}
+    wavs = {Path(speech[0]).read_bytes() for speech in speeches}  # (whole WAV, stream, JSON)
     assert len(wavs) == 1  # seeded: the same request gives the same audio, downloaded whole
     samples, rate = soundfile.read(io.BytesIO(wavs.pop()))
-    assert rate == speeches[0][1]["sampling_rate"] and len(samples) / rate == pytest.approx(
-        speeches[0][1]["duration_s"], abs=0.01)
+    assert rate == speeches[0][-1]["sampling_rate"] and len(samples) / rate == pytest.approx(
+        speeches[0][-1]["duration_s"], abs=0.01)
 
 
 def test_gradio_image_cache_files_are_written_once(tmp_path: Path) -> None:

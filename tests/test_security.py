@@ -108,7 +108,7 @@ def test_unexpected_errors_are_logged_with_an_id_and_shown_without_details(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("database password is hunter2 at /srv/secret/config.py")
 
-    monkeypatch.setattr(translate_tab.task, "translate", broken)
+    monkeypatch.setattr(translate_tab.task, "stream_translation", broken)  # what the tab calls
     with caplog.at_level(logging.ERROR, logger="demos.common"), pytest.raises(Exception) as raised:
         client.predict(text="Hello", source_language="en", target_language="fr", api_name="/translate")
     message = str(raised.value)
