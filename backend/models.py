@@ -231,7 +231,9 @@ def load_from_pretrained(spec: ModelSpec, device: torch.device, dtype: torch.dty
         try:
             return load_with_ctranslate2(spec, device, source, options)
         except Exception as error:
-            if engines.engine_setting() == "ctranslate2" or is_out_of_memory(error):
+            if is_out_of_memory(error):
+                raise  # the cache's own handling: unload everything, tell the user
+            if engines.engine_setting() == "ctranslate2":
                 raise ModelUnavailableError(f"The model {spec.id} could not be prepared for CTranslate2 "
                                             f"({type(error).__name__}); set APP_ENGINE=auto or torch.") from error
             logger.warning("CTranslate2 cannot run %s (%s: %s); it runs on torch instead", spec.id,
@@ -256,7 +258,6 @@ def load_from_pretrained(spec: ModelSpec, device: torch.device, dtype: torch.dty
 def load_with_ctranslate2(spec: ModelSpec, device: torch.device, source: str,
                           options: dict[str, Any]) -> tuple[Any, Any]:
     """The CTranslate2 model (converted from the checkpoint folder on first use) and the checkpoint's processor."""
-    import transformers
     from huggingface_hub import snapshot_download
 
     from backend.engines import ctranslate2_models
@@ -264,7 +265,7 @@ def load_with_ctranslate2(spec: ModelSpec, device: torch.device, source: str,
     folder = Path(source) if Path(source).is_dir() else Path(
         snapshot_download(spec.id, local_files_only=options["local_files_only"]))
     with _FROM_PRETRAINED_LOCK:  # the conversion runs from_pretrained too
-        processor = transformers.AutoProcessor.from_pretrained(str(folder), **options)
+        processor = load_processor(spec.family, str(folder), options)
         if spec.family == "whisper":
             settings = json.loads(processor.feature_extractor.to_json_string())
             model = ctranslate2_models.load_whisper(spec.id, folder, device.type, compute.torch_threads(), settings)

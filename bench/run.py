@@ -222,7 +222,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default=",".join(SECTIONS),
                         help=f"comma-separated sections of {list(SECTIONS) + list(OPTIONAL_SECTIONS)}")
-    parser.add_argument("--models", default="", help="comma-separated catalog ids: only their warm, cold, engines rows")
+    parser.add_argument("--models", default="",
+                        help="comma-separated catalog ids: their warm, cold, engines, adapter_switch rows")
     parser.add_argument("--report", action="store_true",
                         help="rewrite BENCHMARKS.md from the results of the last full run, measuring nothing")
     arguments = parser.parse_args()
