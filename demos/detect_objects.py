@@ -1,12 +1,15 @@
 """Object detection tab: boxes for the COCO classes, or for whatever your text queries describe."""
 
+import zlib
 from typing import Any
 
 import gradio as gr
+from PIL import Image, ImageDraw, ImageFont
 
 from backend import detect_objects as task
 from backend import inputs
 from backend.catalog import default_model, find_model, models_for
+from backend.segment_image import palette
 from demos.common import (
     ASSETS,
     MODEL_CONCURRENCY,
@@ -24,9 +27,11 @@ DEFAULT_MODEL = default_model(TASK).id
 OPEN_VOCABULARY_MODEL = next(spec.id for spec in models_for(TASK) if spec.open_vocabulary)
 # The model runs once at this score floor; moving the slider above it re-filters without running the model again.
 SCORE_FLOOR = 0.05
-# gr.AnnotatedImage encodes and sends one full-size PNG mask per box: a low threshold on a busy image gave 539
-# boxes (bench/, random OWL-ViT), seconds of encoding and hundreds of downloads for an unreadable picture.
+# Boxes are drawn into one JPEG (gr.AnnotatedImage would encode and send one full-size PNG mask per box: 0.5 s of
+# encoding and 50 downloads for OWL-ViT's 50 boxes, more than its forward pass). A low threshold on a busy image
+# gave 539 boxes (bench/, random OWL-ViT): only the best MAX_DRAWN_BOXES are drawn, the table and JSON keep all.
 MAX_DRAWN_BOXES = 50
+COLOURS = palette(32)  # box colours, one per label (by a hash of its text, so a label keeps its colour)
 TABLE_HEADERS = ["label", "score", "xmin", "ymin", "xmax", "ymax"]
 EXAMPLES = [
     [str(ASSETS / "images" / "astronaut.jpg"), ""],
@@ -47,12 +52,38 @@ def shown(detections: list[dict[str, Any]], threshold: float) -> list[dict[str, 
     return [item for item in detections if item["score"] >= threshold]
 
 
-def render(picture: Any, detections: list[dict[str, Any]]) -> tuple[Any, list[list[Any]]]:
-    """The annotated image value and the table rows for some detections."""
-    # Detections come highest score first; only the first MAX_DRAWN_BOXES are drawn (the table and JSON keep all).
-    boxes = [(tuple(item["box"]), f"{item['label']} {item['score']:.0%}") for item in detections[:MAX_DRAWN_BOXES]]
+def label_colour(label: str) -> tuple[int, int, int]:
+    """The RGB colour of a label's boxes."""
+    return tuple(int(channel) for channel in COLOURS[zlib.crc32(label.encode()) % len(COLOURS)])
+
+
+def draw_boxes(picture: Image.Image, detections: list[dict[str, Any]], highlight: int | None = None) -> Image.Image:
+    """A copy of the picture with the first MAX_DRAWN_BOXES detections drawn (outline and "label 87%" tag), best
+    on top; with `highlight` (an index into detections) only that one is drawn, thicker."""
+    drawn = picture.convert("RGB")  # a copy, also for palette or greyscale inputs
+    draw = ImageDraw.Draw(drawn)
+    side = min(drawn.size)
+    width = max(2, round(side / 250))  # px: visible on a phone photo and on a small image
+    font = ImageFont.load_default(size=max(11, round(side / 40)))
+    chosen = [(highlight, detections[highlight])] if highlight is not None else list(
+        enumerate(detections[:MAX_DRAWN_BOXES]))
+    for _, item in reversed(chosen):  # the best box last, so on top
+        colour = label_colour(item["label"])
+        x_one, y_one, x_two, y_two = item["box"]
+        xmin, ymin, xmax, ymax = min(x_one, x_two), min(y_one, y_two), max(x_one, x_two), max(y_one, y_two)
+        draw.rectangle((xmin, ymin, xmax, ymax), outline=colour, width=2 * width if highlight is not None else width)
+        tag = f"{item['label']} {item['score']:.0%}"
+        left, top, right, bottom = draw.textbbox((xmin, ymin), tag, font=font)
+        lift = min(bottom - top + 2 * width, ymin)  # above the box, or inside it at the image's top edge
+        draw.rectangle((left, top - lift, right + 2 * width, bottom - lift + width), fill=colour)
+        draw.text((xmin + width, ymin - lift), tag, fill=(255, 255, 255), font=font)
+    return drawn
+
+
+def render(picture: Any, detections: list[dict[str, Any]]) -> tuple[Image.Image, list[list[Any]]]:
+    """The picture with boxes drawn and the table rows for some detections (highest score first)."""
     rows = [[item["label"], round(item["score"], 3), *item["box"]] for item in detections]
-    return (picture, boxes), rows
+    return draw_boxes(picture, detections), rows
 
 
 @model_handler
@@ -88,6 +119,17 @@ def detect_objects(
 
 
 @user_errors
+def highlight_row(last_run: dict[str, Any] | None, threshold: float, event: gr.SelectData) -> Any:
+    """Draw only the box of the table row the user selected (deselecting it shows every box again)."""
+    if not last_run:
+        return gr.skip()
+    detections = shown(last_run["detections"], threshold)
+    row = event.index[0] if isinstance(event.index, (list, tuple)) else event.index
+    chosen = row if event.selected and 0 <= row < len(detections) else None
+    return draw_boxes(inputs.load_image(last_run["image"]), detections, chosen)
+
+
+@user_errors
 def refilter(last_run: dict[str, Any] | None, threshold: float) -> tuple[Any, list[list[Any]], dict[str, Any]]:
     """Show the last run's detections at a new threshold, without running the model."""
     if not last_run:
@@ -120,8 +162,10 @@ with gr.Blocks() as demo:
                                   label="Score threshold (moving it re-filters the last result)")
             run = gr.Button("Detect", variant="primary")
         with gr.Column():
-            annotated = gr.AnnotatedImage(label="Detections")
-            table = gr.Dataframe(headers=TABLE_HEADERS, label="Boxes (pixels)", interactive=False)
+            # JPEG: gradio's default WebP costs 27 ms for 640x480 and 150 ms for 1600x1200, JPEG 1 ms and 5 ms.
+            annotated = gr.Image(label="Detections", type="pil", format="jpeg", interactive=False)
+            table = gr.Dataframe(headers=TABLE_HEADERS, label="Boxes (pixels; select a row to show its box alone)",
+                                 interactive=False)
             result = gr.JSON(label="Result (JSON)", open=False)
     last_run = gr.State(None)
     gr.Examples(examples=EXAMPLES, inputs=[image, queries])
@@ -135,6 +179,7 @@ with gr.Blocks() as demo:
         concurrency_id=MODEL_QUEUE,
         concurrency_limit=MODEL_CONCURRENCY,
     )
+    table.select(highlight_row, inputs=[last_run, threshold], outputs=annotated, api_visibility="private")
     threshold.release(refilter, inputs=[last_run, threshold], outputs=[annotated, table, result],
                       api_visibility="private")
     queries.change(follow_queries, inputs=[queries, model], outputs=model, api_visibility="private", queue=False)

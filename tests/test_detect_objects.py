@@ -3,12 +3,14 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
 from backend import models
 from backend.detect_objects import detect_objects
 from backend.errors import InputError
+from demos.detect_objects import draw_boxes, label_colour
 from tests.conftest import ids_for
 
 WIDTH, HEIGHT = 1600, 1200  # the `photo` fixture
@@ -94,3 +96,16 @@ def test_bad_requests_are_refused_with_a_message(models_dir: Path, photo: Path, 
                                                  threshold: float | None, message: str) -> None:
     with pytest.raises(InputError, match=message):
         detect_objects(photo, queries, model=model_id, threshold=threshold)
+
+
+def test_boxes_are_drawn_in_their_label_colour_best_on_top() -> None:
+    photo = Image.new("RGB", (200, 100), (128, 128, 128))
+    detections = [{"label": "cat", "score": 0.9, "box": [20, 30, 120, 90]},
+                  {"label": "dog", "score": 0.5, "box": [60, 40, 180, 95]}]
+    drawn = np.asarray(draw_boxes(photo, detections), dtype=int)
+    assert (drawn[60, 20] == label_colour("cat")).all() and (drawn[70, 60] == label_colour("dog")).all()
+    assert (drawn[40, 120] == label_colour("cat")).all()  # where the edges cross, the best box is on top
+    assert (drawn[5, 150] == 128).all()  # outside every box and tag: untouched
+    assert np.asarray(photo).max() == 128  # the input picture is not drawn on
+    only_dog = np.asarray(draw_boxes(photo, detections, highlight=1), dtype=int)
+    assert (only_dog[60, 20] == 128).all() and (only_dog[70, 60] == label_colour("dog")).all()

@@ -198,9 +198,7 @@ def test_identical_requests_at_once_all_get_whole_files(client: Client, tmp_path
     speeches = [result for result in results if "sampling_rate" in result[-1]]
     assert len(detections) == len(speeches) == 4
     for annotated, *_ in detections:
-        Image.open(annotated["image"]).load()  # the whole image decodes
-        for mask in annotated["annotations"]:
-            Image.open(mask["image"]).load()
+        Image.open(annotated).load()  # the whole image decodes
     wavs = {Path(speech[0]).read_bytes() for speech in speeches}  # (whole WAV, stream, JSON)
     assert len(wavs) == 1  # seeded: the same request gives the same audio, downloaded whole
     samples, rate = soundfile.read(io.BytesIO(wavs.pop()))
