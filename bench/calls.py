@@ -63,6 +63,8 @@ IDS = [
     "google/owlvit-base-patch32",
     "nvidia/segformer-b0-finetuned-ade-512-512",
     "vinvino02/glpn-nyu",
+    "Intel/dpt-large",
+    "depth-anything/Depth-Anything-V2-Small-hf",
     "microsoft/git-base-coco",
     "MCG-NJU/videomae-base-finetuned-kinetics",
     "facebook/m2m100_418M",
@@ -76,7 +78,7 @@ IDS = [
     "suno/bark-small",
     "impira/layoutlm-document-qa",
 ]
-VISION_IDS = IDS[:8]  # CLIP, ViT, DETR, OWL-ViT, SegFormer, GLPN, GIT, VideoMAE
+VISION_IDS = IDS[:10]  # CLIP, ViT, DETR, OWL-ViT, SegFormer, GLPN, DPT, Depth Anything, GIT, VideoMAE
 # Models that answer from OCR words: their rows leave Tesseract out (the same words for every call, read once) and
 # report its time apart, since OCR is the same work for any app and would hide what the app adds to the model.
 OCR_IDS = ["impira/layoutlm-document-qa"]
@@ -172,7 +174,8 @@ def model_call(model_id: str) -> Callable[[], object]:
         inputs = on_device(processor(text=[LABELS], images=PHOTO, return_tensors="pt"), loaded)
         return lambda: model(**inputs)
     if model_id in ("google/vit-base-patch16-224", "facebook/detr-resnet-50",
-                    "nvidia/segformer-b0-finetuned-ade-512-512", "vinvino02/glpn-nyu"):
+                    "nvidia/segformer-b0-finetuned-ade-512-512", "vinvino02/glpn-nyu", "Intel/dpt-large",
+                    "depth-anything/Depth-Anything-V2-Small-hf"):
         inputs = on_device(processor(images=PHOTO, return_tensors="pt"), loaded)
         return lambda: model(**inputs)
     if model_id == "microsoft/git-base-coco":  # a caption: [CLS] is the whole prompt
@@ -248,6 +251,8 @@ def backend_call(model_id: str, labels: Callable[[], list[str]] = lambda: LABELS
         "google/owlvit-base-patch32": lambda: detect_objects.detect_objects(photo, LABELS, model=model_id),
         "nvidia/segformer-b0-finetuned-ade-512-512": lambda: segment_image.segment_image(photo, model=model_id),
         "vinvino02/glpn-nyu": lambda: estimate_depth.estimate_depth(photo, model=model_id),
+        "Intel/dpt-large": lambda: estimate_depth.estimate_depth(photo, model=model_id),
+        "depth-anything/Depth-Anything-V2-Small-hf": lambda: estimate_depth.estimate_depth(photo, model=model_id),
         "microsoft/git-base-coco": lambda: caption_image.caption_image(photo, model=model_id),
         "MCG-NJU/videomae-base-finetuned-kinetics": lambda: classify_video.classify_video(clip, model=model_id),
         "facebook/m2m100_418M": lambda: translate.translate(TEXT, "en", "fr", model=model_id),
@@ -319,7 +324,7 @@ def naive_call(model_id: str) -> Callable[[], object]:
         return lambda: pipeline("zero-shot-object-detection", model=folder, **options)(PHOTO, candidate_labels=LABELS)
     if model_id == "nvidia/segformer-b0-finetuned-ade-512-512":
         return lambda: pipeline("image-segmentation", model=folder, **options)(PHOTO, subtask="semantic")
-    if model_id == "vinvino02/glpn-nyu":
+    if model_id in ("vinvino02/glpn-nyu", "Intel/dpt-large", "depth-anything/Depth-Anything-V2-Small-hf"):
         return lambda: pipeline("depth-estimation", model=folder, **options)(PHOTO)
     if model_id == "microsoft/git-base-coco":  # transformers 5 has no image-to-text pipeline
         def caption_naively() -> object:

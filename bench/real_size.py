@@ -68,6 +68,30 @@ def glpn_nyu(folder: Path) -> tuple[torch.nn.Module, object | None]:
     return tf.GLPNForDepthEstimation(config), None
 
 
+def dpt_large(folder: Path) -> tuple[torch.nn.Module, object | None]:
+    """DPT-Large: a 24-layer 1024-wide ViT-L/16 at 384x384, four reassembled stages, 256-wide fusion."""
+    config = tf.DPTConfig(hidden_size=1024, intermediate_size=4096, num_hidden_layers=24, num_attention_heads=16,
+                          image_size=384, patch_size=16, backbone_out_indices=[5, 11, 17, 23],
+                          neck_hidden_sizes=[256, 512, 1024, 1024], fusion_hidden_size=256, is_hybrid=False)
+    processor = tf.DPTImageProcessor(size={"height": 384, "width": 384}, keep_aspect_ratio=False,
+                                     ensure_multiple_of=1, image_mean=[0.5] * 3, image_std=[0.5] * 3)
+    return tf.DPTForDepthEstimation(config), processor
+
+
+def depth_anything_v2_small(folder: Path) -> tuple[torch.nn.Module, object | None]:
+    """Depth Anything V2 Small: a DINOv2-S/14 backbone (12 layers, 384 wide) and a DPT head, 518 px short side."""
+    backbone = tf.Dinov2Config(hidden_size=384, intermediate_size=1536, num_hidden_layers=12, num_attention_heads=6,
+                               image_size=518, patch_size=14, out_indices=[3, 6, 9, 12],
+                               reshape_hidden_states=False, apply_layernorm=True)
+    config = tf.DepthAnythingConfig(backbone_config=backbone, reassemble_hidden_size=384, patch_size=14,
+                                    neck_hidden_sizes=[48, 96, 192, 384], fusion_hidden_size=64,
+                                    head_hidden_size=32, depth_estimation_type="relative")
+    processor = tf.DPTImageProcessor(size={"height": 518, "width": 518}, keep_aspect_ratio=True,
+                                     ensure_multiple_of=14, do_pad=False,
+                                     image_mean=[0.485, 0.456, 0.406], image_std=[0.229, 0.224, 0.225])
+    return tf.DepthAnythingForDepthEstimation(config), processor
+
+
 def git_base(folder: Path) -> tuple[torch.nn.Module, object | None]:
     """GIT base: a 12-layer 768-wide ViT-B/16 at 224 px and a 6-layer 768-wide text decoder over 30522 tokens
     (the config's defaults are this model); [CLS] and [SEP] ids kept from the tiny tokenizer."""
@@ -208,6 +232,8 @@ BUILDERS: dict[str, Callable[[Path], tuple[torch.nn.Module, object | None]]] = {
     "google/owlvit-base-patch32": owlvit_b32,
     "nvidia/segformer-b0-finetuned-ade-512-512": segformer_b0_ade,
     "vinvino02/glpn-nyu": glpn_nyu,
+    "Intel/dpt-large": dpt_large,
+    "depth-anything/Depth-Anything-V2-Small-hf": depth_anything_v2_small,
     "microsoft/git-base-coco": git_base,
     "MCG-NJU/videomae-base-finetuned-kinetics": videomae_base,
     "facebook/m2m100_418M": m2m100_418m,

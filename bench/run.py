@@ -12,6 +12,7 @@ run. Not a test: nothing here asserts a time.
 """
 
 import argparse
+import importlib.util
 import json
 import os
 import pickle
@@ -31,7 +32,7 @@ os.environ.setdefault("APP_ENGINE", "torch")  # the torch rows; the engines sect
 import torch  # noqa: E402
 
 from backend import models, transcribe  # noqa: E402
-from bench import calls, engines, real_size, serving, streaming, system  # noqa: E402
+from bench import calls, engines, real_size, serving, streaming, system, vision_http  # noqa: E402
 from bench.timing import Figure, interleaved, timed  # noqa: E402
 
 RUNS = 3  # timed runs per figure
@@ -183,12 +184,16 @@ def http() -> dict[str, Any]:
             "speech": (speech_sequential, speech_concurrent)}
 
 
-def ray_section() -> list[tuple[str, str]]:
-    """The Ray Serve rows (bench/ray_serve.py), on the real-size MMS-TTS only."""
+def ray_section() -> dict[str, Any]:
+    """The Ray Serve figures (bench/ray_serve.py), on the real-size MMS-TTS only; its rows printed."""
     from bench import ray_serve
 
+    models.unload_all()  # the replicas get the memory and the cores
     os.environ["MODELS_DIR"] = str(real_size.ensure_all([ray_serve.MODEL]))
-    return ray_serve.rows(ray_serve.ray_serve())
+    figures = ray_serve.ray_serve()
+    for name, value in ray_serve.rows(figures):
+        print(f"{name}: {value}", flush=True)
+    return figures
 
 
 def memory() -> dict[str, Any]:
@@ -207,12 +212,15 @@ SECTIONS: dict[str, Callable[[], Any]] = {
     "cold": cold_loads,
     "long_audio": system.long_audio,
     "http": http,
+    "vision_http": vision_http.vision_http,
     "memory": memory,
     "engines": engines.engines,
     "streaming": streaming.speech_first_audio,
 }
-# Sections outside the full run (an optional dependency): run with --only, printed only.
+# Ray Serve is an optional dependency (requirements-ray.txt): its section is part of the full run where installed.
 OPTIONAL_SECTIONS: dict[str, Callable[[], Any]] = {"ray": ray_section}
+if importlib.util.find_spec("ray") is not None:
+    SECTIONS.update(OPTIONAL_SECTIONS)
 # Sections that need only some of the real-size checkpoints.
 SECTION_MODELS = {"streaming": [streaming.MODEL]}
 
@@ -223,7 +231,7 @@ def main() -> None:
     parser.add_argument("--only", default=",".join(SECTIONS),
                         help=f"comma-separated sections of {list(SECTIONS) + list(OPTIONAL_SECTIONS)}")
     parser.add_argument("--models", default="",
-                        help="comma-separated catalog ids: their warm, cold, engines, adapter_switch rows")
+                        help="comma-separated catalog ids: their warm, cold, engines, adapter_switch, vision_http rows")
     parser.add_argument("--report", action="store_true",
                         help="rewrite BENCHMARKS.md from the results of the last full run, measuring nothing")
     arguments = parser.parse_args()
@@ -236,7 +244,7 @@ def main() -> None:
         chosen_ids = arguments.models.split(",")
         calls.IDS[:] = [model_id for model_id in calls.IDS if model_id in chosen_ids]
         system.COLD_IDS[:] = [model_id for model_id in system.COLD_IDS if model_id in chosen_ids]
-        chosen = [name for name in chosen if name in ("warm", "cold", "engines", "adapter_switch")]
+        chosen = [name for name in chosen if name in ("warm", "cold", "engines", "adapter_switch", "vision_http")]
     results: dict[str, Any] = {}
     needed = calls.IDS
     if all(name in SECTION_MODELS for name in chosen):  # e.g. --only streaming: build only its checkpoint
@@ -261,6 +269,52 @@ def verdict(met: bool) -> str:
     return "met" if met else "**missed**"
 
 
+def ray_serve_clients() -> int:
+    """The concurrent clients of the Ray throughput row."""
+    from bench import ray_serve
+
+    return ray_serve.CLIENTS
+
+
+def ray_serve_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
+    """The Ray section's rows, as bench/ray_serve.py words them."""
+    from bench import ray_serve
+
+    return ray_serve.rows(results)
+
+
+def engine_table(engines: dict[str, Any]) -> str:
+    """The Engines section's rows: speed, memory and first conversion, per engine-backed model."""
+    lines = []
+    if "translation" in engines:
+        rows = engines["translation"]
+        lines += [
+            f"| {rows['model']}, 34 tokens, 5 beams: app call / torch forward-only | CTranslate2 int8 | "
+            f"{rows['torch_forward']} | {rows['ctranslate2_app']} | "
+            f"{rows['ctranslate2_app'].median / rows['torch_forward'].median:.2f} |",
+            f"| {rows['model']}: weights in memory | CTranslate2 int8 | {rows['torch_bytes'] / 1e9:.2f} GB | "
+            f"{rows['ctranslate2_bytes'] / 1e9:.2f} GB | {rows['ctranslate2_bytes'] / rows['torch_bytes']:.2f} |",
+            f"| {rows['model']}: first conversion (first load with it) | CTranslate2 int8 | | "
+            f"{rows['convert_seconds']:.1f} s ({rows['first_load_seconds']:.1f} s) | |",
+        ]
+    if "whisper" in engines:
+        rows = engines["whisper"]
+        lines += [
+            f"| {rows['short_model']}, 30 s: app call / torch forward-only ({rows['ctranslate2_tokens_per_window']:.0f}"
+            f" tokens decoded against {calls.NEW_TOKENS}) | CTranslate2 int8 | {rows['torch_forward']} | "
+            f"{rows['ctranslate2_app']} | {rows['ctranslate2_app'].median / rows['torch_forward'].median:.2f} |",
+            f"| {rows['long_model']}, 5 min, batched windows: app call on each engine | CTranslate2 int8 | "
+            f"{rows['torch_long']} | {rows['ctranslate2_long']} | "
+            f"{rows['ctranslate2_long'].median / rows['torch_long'].median:.2f} |",
+            f"| {rows['short_model']}: resident memory once loaded | CTranslate2 int8 | "
+            f"{rows['torch_rss_bytes'] / 1e6:.0f} MB | {rows['ctranslate2_rss_bytes'] / 1e6:.0f} MB | "
+            f"{rows['ctranslate2_rss_bytes'] / rows['torch_rss_bytes']:.2f} |",
+            f"| {rows['short_model']}: first conversion (first load with it) | CTranslate2 int8 | | "
+            f"{rows['convert_seconds']:.1f} s ({rows['first_load_seconds']:.1f} s) | |",
+        ]
+    return "\n".join(lines) if lines else "| not measured in this run | | | | |"
+
+
 def report(results: dict[str, Any]) -> str:
     """BENCHMARKS.md from the results of every section."""
     from bench import memory as memory_bench
@@ -283,6 +337,19 @@ def report(results: dict[str, Any]) -> str:
     def ratio(row: dict[str, Any]) -> float:
         return row["ours"].median / row["forward"].median
 
+    def over_http(row: dict[str, Any]) -> float:
+        """A vision HTTP row's app call as a fraction of its limit, 1.10 x forward-only + 0.1 s."""
+        limit = vision_http.TARGET_RATIO * row["forward"].median + vision_http.TARGET_SLACK_SECONDS
+        return row["app"].median / limit
+
+    documents = [row for row in warm if row["model"] in calls.OCR_IDS]
+    http_rows = results["vision_http"]
+    http_groups = {"the first six tasks' models": vision_http.FIRST_SIX_TASKS_IDS,
+                   "the new vision models": [row["model"] for row in http_rows
+                                             if row["model"] not in vision_http.FIRST_SIX_TASKS_IDS]}
+    http_worst = [(group, max((row for row in http_rows if row["model"] in ids), key=over_http))
+                  for group, ids in http_groups.items() if any(row["model"] in ids for row in http_rows)]
+
     def throughput(task: str) -> float:
         sequential, concurrent = served[task]
         return sequential.median / concurrent.median
@@ -296,6 +363,11 @@ def report(results: dict[str, Any]) -> str:
          f"{ratio(worst_vision):.2f}", "<= 1.10", ratio(worst_vision) <= 1.10),
         ("warm backend call / forward-only, speech and translation (worst: " + worst_speech["model"] + ")",
          f"{ratio(worst_speech):.2f}", "<= 1.20", ratio(worst_speech) <= 1.20),
+        *[("warm backend call / forward-only, documents (" + row["model"] + ", OCR apart)",
+           f"{ratio(row):.2f}", "<= 1.20", ratio(row) <= 1.20) for row in documents],
+        *[(f"vision app call over HTTP / forward-only ({group}; worst: {worst['model']})",
+           f"{worst['app'].median:.3f} s against {worst['forward'].median:.3f} s = {over_http(worst):.2f} of "
+           "the limit", "<= 1.10 x forward + 0.1 s", over_http(worst) <= 1) for group, worst in http_worst],
         ("cycling six tasks: one-at-a-time cache / ours",
          f"{one_at_a_time} / {ours_cycle} = {one_at_a_time.median / ours_cycle.median:.2f}", ">= 1.3",
          one_at_a_time.median / ours_cycle.median >= 1.3),
@@ -353,16 +425,35 @@ def report(results: dict[str, Any]) -> str:
             ("resident memory of a loaded Whisper small: CTranslate2 int8 / torch fp32", f"{memory_ratio:.2f}",
              "<= 0.6", memory_ratio <= 0.6),
         ]
+    ray_rows = results.get("ray")
+    if ray_rows:
+        throughput_ratio = ray_rows["two_replicas_rps"] / ray_rows["one_replica_rps"]
+        summary.append((f"Ray Serve, {ray_serve_clients()} clients on MMS-TTS: throughput 2 replicas x 1 thread / "
+                        "1 replica x 1 thread", f"{throughput_ratio:.2f} ({ray_rows['two_replicas_rps']:.2f} vs "
+                        f"{ray_rows['one_replica_rps']:.2f} requests/s)", ">= 1.6", throughput_ratio >= 1.6))
     summary_lines = "\n".join(f"| {name} | {measured} | {target} | {verdict(met)} |"
                               for name, measured, target, met in summary)
     missed = [name for name, _, _, met in summary if not met]
     reasons = [f"- **{name}.** " + next((why for start, why in WHY_MISSED.items() if name.startswith(start)),
                                         "Not explained yet.") for name in missed]
     missed_lines = "\n".join(reasons) if reasons else "Every target was met in this run."
+    torch_engine = f"torch {str(models.CACHE.dtype).removeprefix('torch.')}"
     warm_lines = "\n".join(
-        f"| {row['model']} | {row['forward']} | {row['ours']} | {ratio(row):.2f} | "
-        f"{'<= ' + format(target_of(row['model']), '.2f') if target_of(row['model']) else 'reported'} |"
+        f"| {row['model']} | {torch_engine} | {row['forward']} | {row['ours']} | {ratio(row):.2f} | "
+        + (f"<= {target_of(row['model']):.2f} | {verdict(ratio(row) <= target_of(row['model']))} |"
+           if target_of(row['model']) else "reported | |")
         for row in warm)
+    http_lines = "\n".join(
+        f"| {row['model']} | {row['forward']} | {row['app']} | {row['app'].median / row['forward'].median:.2f} | "
+        f"{vision_http.TARGET_RATIO * row['forward'].median + vision_http.TARGET_SLACK_SECONDS:.3f} s | "
+        f"{verdict(over_http(row) <= 1)} | {row['client']} |" for row in http_rows)
+    engine_lines = engine_table(results.get("engines", {}))
+    switch = results.get("adapter_switch") or {}
+    switch_line = (f"MMS-1b-all's adapter switch (French in, English back, under the device lock): first time "
+                   f"{switch['first'].median:.3f} s, from the adapter files {switch['from files']}, from the weights "
+                   f"kept in memory {switch['kept in memory']}." if switch else "Not measured in this run.")
+    ray_line = "\n".join(f"| {name} | {value} |" for name, value in ray_serve_rows(ray_rows)) if ray_rows else (
+        "| not run: ray is not installed (requirements-ray.txt) | |")
     warm_lines += "".join(f"\n\nTesseract OCR of the example invoice (one A4 page, decoding included), which "
                           f"{row['model']}'s rows leave out: {row['ocr']}." for row in warm if "ocr" in row)
     naive_lines = "\n".join(
@@ -407,9 +498,40 @@ The backend call includes decoding and checking the input file, pre- and post-pr
 model's forward or generate on tensors prepared once, without autograd. CLIP-L gets new labels every call (no
 text-embedding cache), OWL-ViT three queries. VITS and Bark sample: both sides seed the same way.
 
-| model | forward-only | warm backend call | ratio | target |
-|---|---|---|---|---|
+| model | engine | forward-only | warm backend call | ratio | target | |
+|---|---|---|---|---|---|---|
 {warm_lines}
+
+{switch_line}
+
+## Vision through HTTP
+
+Every vision model through the launched app (`bench/vision_http.py`): the image (or clip) uploaded, the endpoint
+called, its event stream read and every output file downloaded, on one kept HTTP connection, against the
+model's forward pass alone; {vision_http.RUNS} turns. Limit: {vision_http.TARGET_RATIO:.2f} x forward-only +
+{vision_http.TARGET_SLACK_SECONDS} s. gradio_client's figure is the same request through `Client.predict`, which
+opens a new HTTP client for each upload and download (timed after the others, not in turns).
+
+| model | forward-only | app over HTTP | ratio | limit | | gradio_client |
+|---|---|---|---|---|---|---|
+{http_lines}
+
+## Engines
+
+The generate-bound models on CTranslate2 (int8 on CPU, int8_float16 on CUDA; `APP_ENGINE`) against torch on the
+same real-size checkpoints, timed in turns. Conversion runs once per model, weights and CTranslate2 version.
+
+| figure | engine | baseline (torch) | ours | ratio |
+|---|---|---|---|---|
+{engine_lines}
+
+## Ray Serve
+
+`bench/ray_serve.py` on a local Ray cluster (real-size MMS-TTS): the front end calling a Serve deployment.
+
+| figure | measured |
+|---|---|
+{ray_line}
 
 ## The naive app
 

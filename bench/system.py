@@ -18,8 +18,10 @@ from bench.timing import Figure, figure, interleaved, seconds_of
 CYCLE_IDS = ["openai/clip-vit-large-patch14", "facebook/detr-resnet-50", "vinvino02/glpn-nyu",
              "facebook/m2m100_418M", "openai/whisper-base", "facebook/mms-tts-eng"]
 CYCLE_RUNS = 2
-COLD_IDS = ["openai/clip-vit-large-patch14", "facebook/m2m100_418M", "FacebookAI/xlm-roberta-base",
-            "openai/whisper-small", "suno/bark-small"]
+COLD_IDS = ["openai/clip-vit-large-patch14", "google/vit-base-patch16-224", "nvidia/segformer-b0-finetuned-ade-512-512",
+            "microsoft/git-base-coco", "MCG-NJU/videomae-base-finetuned-kinetics", "facebook/m2m100_418M",
+            "FacebookAI/xlm-roberta-base", "impira/layoutlm-document-qa", "openai/whisper-small",
+            "facebook/mms-1b-all", "facebook/wav2vec2-xls-r-300m-21-to-en", "suno/bark-small"]
 COLD_RUNS = 3
 LONG_AUDIO_SECONDS = 300
 LONG_AUDIO_FILE = real_size.CACHE / "inputs" / "noise-5min.wav"
