@@ -190,7 +190,11 @@ def ray_section() -> dict[str, Any]:
 
     models.unload_all()  # the replicas get the memory and the cores
     os.environ["MODELS_DIR"] = str(real_size.ensure_all([ray_serve.MODEL]))
-    figures = ray_serve.ray_serve()
+    threads = torch.get_num_threads()
+    try:
+        figures = ray_serve.ray_serve()
+    finally:
+        torch.set_num_threads(threads)  # its local baseline runs on one thread, as one replica does
     for name, value in ray_serve.rows(figures):
         print(f"{name}: {value}", flush=True)
     return figures
@@ -326,7 +330,9 @@ def report(results: dict[str, Any]) -> str:
     worst_speech = max(speech, key=lambda row: row["ours"].median / row["forward"].median)
     one_at_a_time, ours_cycle = results["cycle"]
     cold = results["cold"]
-    worst_cold = max(cold, key=lambda row: row["load"].median / row["read"].median)
+    # The <= 2 target is the first tasks' (2026-11-24); the newer systems' cold rows are reported (see Loading).
+    worst_cold = max((row for row in cold if row["model"] in system.COLD_TARGET_IDS),
+                     key=lambda row: row["load"].median / row["read"].median)
     batched_windows_off, batched_windows_on = results["long_audio"]
     served = results["http"]
     memory_figures = results["memory"]
@@ -371,7 +377,7 @@ def report(results: dict[str, Any]) -> str:
         ("cycling six tasks: one-at-a-time cache / ours",
          f"{one_at_a_time} / {ours_cycle} = {one_at_a_time.median / ours_cycle.median:.2f}", ">= 1.3",
          one_at_a_time.median / ours_cycle.median >= 1.3),
-        ("cold load / cold read of the same bytes (worst: " + worst_cold["model"] + ")",
+        ("cold load / cold read of the same bytes, the first tasks' models (worst: " + worst_cold["model"] + ")",
          f"{worst_cold['load'].median / worst_cold['read'].median:.2f}", "<= 2",
          worst_cold["load"].median / worst_cold["read"].median <= 2),
         (f"CLIP-L image encoder: achieved / {str(models.CACHE.dtype).removeprefix('torch.')} matmul peak",
@@ -462,7 +468,8 @@ def report(results: dict[str, Any]) -> str:
     cold_lines = "\n".join(
         f"| {row['model']} | {row['bytes'] / 1e9:.2f} GB | {row['read']} | "
         f"{row['bytes'] / row['read'].median / 1e9:.2f} GB/s | {row['load']} | "
-        f"{row['load'].median / row['read'].median:.2f} |" for row in cold)
+        f"{row['load'].median / row['read'].median:.2f} | "
+        f"{'<= 2' if row['model'] in system.COLD_TARGET_IDS else 'reported'} |" for row in cold)
     machine = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__} "
                f"with {torch.get_num_threads()} threads, device {models.CACHE.device}, dtype {models.CACHE.dtype}")
     return f"""# Benchmarks
@@ -557,8 +564,8 @@ read once from start to end (the disk's bandwidth for these bytes), dropped agai
 safetensors file, to be read during the first request, so a load is timed until one value in every page of every
 weight has been read.
 
-| model | bytes | cold read | bandwidth | cold load | load / read |
-|---|---|---|---|---|---|
+| model | bytes | cold read | bandwidth | cold load | load / read | target |
+|---|---|---|---|---|---|---|
 {cold_lines}
 
 ## Serving over HTTP
