@@ -56,16 +56,39 @@ WHY_MISSED = {
         "a GPU."),
     f"{serving.CLIENTS} concurrent HTTP clients / sequential, throughput, not batched": (
         "Requests to this task run one at a time by design, so the best possible ratio is 1.0; the HTTP, queue "
-        "and file work of four clients shares the same 2 cores as the model. An earlier run the same day gave "
-        "1.06 for the same measurement, so the miss is within this machine's run-to-run spread. What would close "
+        "and file work of four clients shares the same 2 cores as the model. The first full run of 2026-12-01 "
+        "gave 1.05 for the same measurement, so the miss is within this machine's run-to-run spread. What would close "
         "it: batching this task too, or a machine with cores to spare for the web server."),
     "HTTP round trip": (
-        "Each request goes through gradio's queue (join, then an event stream), writes the WAV file, copies it "
-        "into gradio's cache and serves it over a second request; gradio_client also builds a new HTTP client "
-        "(with a TLS context) for every file it downloads, which showed in a py-spy dump. The same measurement "
-        "gave 47 ms (gradio_client) and 96 ms (REST) in an earlier run today. What would close it: profiling the "
-        "server side per phase (gradio's own profiler), returning small outputs without a file round trip, and "
-        "clients that keep their connection."),
+        "Text to speech now streams (issue 12): each request also sends its audio as a stream chunk, and gradio's "
+        "own profiler (GRADIO_PROFILING=1, /gradio_api/profiling/summary) puts 72 ms on that chunk's postprocessing "
+        "and 86 ms on the diff it computes between a streaming handler's outputs, 158 ms of the overhead, before "
+        "the queue (join, then an event stream), the WAV file's copy into gradio's cache and its download. Before "
+        "streaming the same rows measured 190 ms and 150 ms. What would close it: a non-streaming endpoint for API "
+        "callers beside the streaming one the page uses, and clients that keep their connection."),
+    "warm backend call / forward-only, vision": (
+        "SegFormer-B0 is a 3.8M-parameter model whose forward pass takes about 0.3 s here, so 10 % is 30 ms, and "
+        "its processor alone (resize to 512x512, normalize) takes 13 ms. The rest is the exact label map at the "
+        "input resolution: with random weights the 150 class scores are nearly flat (the best two a median 0.008 "
+        "apart), so about half of the logit cells lie on a class boundary and are interpolated per pixel (33 ms "
+        "here). A trained model's scores are several logits apart and its boundary cells are a few per cent of the "
+        "grid. Through HTTP, where the target allows 0.1 s more, the same model meets its limit (Vision through "
+        "HTTP). What would close it: measuring on trained weights (no network here), or a label map computed on "
+        "the GPU."),
+    "vision app call over HTTP": (
+        "DETR-ResNet-50 (800x1066 input) has now and then an app call about 0.5 s slower than the others (one in "
+        "three in some runs, none in others; a rerun of this section alone gave 1.935 s against 1.967 s "
+        "forward-only). Its median follows whenever two of the turns are slow. What would close it: finding "
+        "where those calls wait (allocation of DETR's large activations in a gradio worker thread is the guess, "
+        "not yet confirmed)."),
+    "Whisper small, 30 s": (
+        "All of the CTranslate2 call is the model: cProfile puts 1.56 s in its encoder and 0.88 s in its decoder "
+        "out of 2.46 s (audio decoding and features 0.02 s). CTranslate2 picks AVX2 kernels on this AMD EPYC "
+        "although it has AVX-512 VNNI (AVX-512 is never chosen automatically); forcing CT2_FORCE_CPU_ISA=AVX512 "
+        "gave no steady gain in turns, and Intel MKL (CT2_USE_MKL=1) was five times slower on this AMD CPU, so "
+        "neither is set. The two full runs of 2026-12-01 gave 0.51 and 0.54. What would close it: int8 "
+        "kernels that use the CPU's VNNI instructions (CTranslate2 runs its AVX2 ones here), which is "
+        "CTranslate2's choice, not ours."),
     "resident memory above": (
         "The cache's own accounting stays under the budget (the most model bytes held at once is under Memory), "
         "but resident memory also holds each call's activations and whatever the allocator keeps after them; "
@@ -495,15 +518,16 @@ Generation lengths are fixed: {calls.NEW_TOKENS} new tokens for M2M100 (5 beams)
 {missed_lines}
 
 Run-to-run spread on this virtual machine is large: ratios within about 10 % of 1.0 can flip between runs,
-and absolute times move by 20 % within the hour. In this run, for example, M2M100's naive call (which loads 1.9
-GB and then runs the same generate) came out below the warm backend call; nothing in the code explains that, so
-read it as spread.
+and absolute times move by 20 % within the hour, so a row within a few per cent of its target may land on
+either side in the next run.
 
 ## Warm backend call vs forward-only
 
 The backend call includes decoding and checking the input file, pre- and post-processing; forward-only is the
-model's forward or generate on tensors prepared once, without autograd. CLIP-L gets new labels every call (no
-text-embedding cache), OWL-ViT three queries. VITS and Bark sample: both sides seed the same way.
+model's forward or generate on tensors prepared once, without autograd. CLIP-L gets the same three labels every
+call, so its text embeddings come from the backend's prompt cache (the zero-shot row under Targets measures that
+cache on its own); its forward-only pass encodes image and text. OWL-ViT gets three queries. VITS and Bark sample:
+both sides seed the same way.
 
 | model | engine | forward-only | warm backend call | ratio | target | |
 |---|---|---|---|---|---|---|
