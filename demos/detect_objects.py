@@ -65,9 +65,8 @@ def draw_boxes(picture: Image.Image, detections: list[dict[str, Any]], highlight
     side = min(drawn.size)
     width = max(2, round(side / 250))  # px: visible on a phone photo and on a small image
     font = ImageFont.load_default(size=max(11, round(side / 40)))
-    chosen = [(highlight, detections[highlight])] if highlight is not None else list(
-        enumerate(detections[:MAX_DRAWN_BOXES]))
-    for _, item in reversed(chosen):  # the best box last, so on top
+    chosen = [detections[highlight]] if highlight is not None else detections[:MAX_DRAWN_BOXES]
+    for item in reversed(chosen):  # the best box last, so on top
         colour = label_colour(item["label"])
         x_one, y_one, x_two, y_two = item["box"]
         xmin, ymin, xmax, ymax = min(x_one, x_two), min(y_one, y_two), max(x_one, x_two), max(y_one, y_two)
