@@ -1,6 +1,6 @@
 """Benchmarks of the backend and the app against baselines measured in the same run; writes BENCHMARKS.md.
 
-    python -m bench.run                     # everything, about 25 minutes on 2 CPU cores; writes BENCHMARKS.md
+    python -m bench.run                     # everything, about 45 minutes on 2 CPU cores; writes BENCHMARKS.md
     python -m bench.run --only cycle,http   # some sections, printed only (for working on one of them)
     python -m bench.run --only warm,cold --models google/vit-base-patch16-224   # some models' rows, printed only
     python -m bench.run --report            # BENCHMARKS.md again from the last full run's saved figures
