@@ -42,27 +42,30 @@ def speech_by_client(client: Client) -> Callable[[], object]:
 
 def speech_by_rest(url: str) -> Callable[[], object]:
     """The same request over plain HTTP: start the call, read its event stream, download the WAV file."""
-    base = url.rstrip("/") + "/gradio_api"
-
     def call() -> Any:
         with httpx.Client(timeout=120) as http:
             # Every input is sent; the voice menu's default, which single-voice models ignore.
-            started = http.post(f"{base}/call/synthesize_speech",
-                                json={"data": [calls.TEXT, SMALL_MODEL, "v2/en_speaker_6"]})
-            event_id = started.json()["event_id"]
-            with http.stream("GET", f"{base}/call/synthesize_speech/{event_id}") as stream:
-                event = ""
-                for line in stream.iter_lines():
-                    if line.startswith("event:"):
-                        event = line.removeprefix("event:").strip()
-                    elif line.startswith("data:") and event in ("complete", "error"):
-                        if event == "error":
-                            raise RuntimeError(f"the app answered with an error: {line}")
-                        audio, _, summary = json.loads(line.removeprefix("data:"))  # WAV, stream, JSON
-                        return http.get(audio["url"]).content, summary
-        raise RuntimeError("the event stream ended without a result")
+            audio, _, summary = rest_outputs(http, url, "synthesize_speech",
+                                             [calls.TEXT, SMALL_MODEL, "v2/en_speaker_6"])  # WAV, stream, JSON
+            return http.get(audio["url"]).content, summary
 
     return call
+
+
+def rest_outputs(http: httpx.Client, url: str, api_name: str, data: list[Any]) -> Any:
+    """An endpoint's final outputs over plain HTTP: `POST /gradio_api/call/<name>`, then its event stream."""
+    base = url.rstrip("/") + "/gradio_api"
+    event_id = http.post(f"{base}/call/{api_name}", json={"data": data}).json()["event_id"]
+    with http.stream("GET", f"{base}/call/{api_name}/{event_id}") as stream:
+        event = ""
+        for line in stream.iter_lines():
+            if line.startswith("event:"):
+                event = line.removeprefix("event:").strip()
+            elif line.startswith("data:") and event in ("complete", "error"):
+                if event == "error":
+                    raise RuntimeError(f"the app answered with an error: {line}")
+                return json.loads(line.removeprefix("data:"))
+    raise RuntimeError("the event stream ended without a result")
 
 
 def round_trip(url: str) -> tuple[Figure, Figure, Figure]:

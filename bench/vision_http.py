@@ -7,7 +7,6 @@ to, and gradio_client, which opens a new HTTP client (TLS context included) for 
 target of these rows: app call <= 1.10 x forward-only + 0.1 s.
 """
 
-import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -64,18 +63,8 @@ def rest_call(http: httpx.Client, url: str, parameters: list[dict[str, Any]], mo
         given = {**arguments, "model": model_id,
                  parameters[0]["parameter_name"]: {"path": uploaded, "meta": {"_type": "gradio.FileData"}}}
         data = [given.get(item["parameter_name"], item.get("parameter_default")) for item in parameters]
-        event_id = http.post(f"{base}/call/{api_name.lstrip('/')}", json={"data": data}).json()["event_id"]
-        with http.stream("GET", f"{base}/call/{api_name.lstrip('/')}/{event_id}") as stream:
-            event = ""
-            for line in stream.iter_lines():
-                if line.startswith("event:"):
-                    event = line.removeprefix("event:").strip()
-                elif line.startswith("data:") and event in ("complete", "error"):
-                    if event == "error":
-                        raise RuntimeError(f"the app answered with an error: {line}")
-                    outputs = json.loads(line.removeprefix("data:"))
-                    return outputs, [http.get(file_url).content for file_url in file_urls(outputs)]
-        raise RuntimeError("the event stream ended without a result")
+        outputs = serving.rest_outputs(http, url, api_name.lstrip("/"), data)
+        return outputs, [http.get(file_url).content for file_url in file_urls(outputs)]
 
     return call
 
