@@ -158,13 +158,15 @@ with gr.Blocks() as demo:
             model = model_dropdown(TASK)
             notes = gr.Markdown(model_notes(DEFAULT_MODEL))
             threshold = gr.Slider(0.0, 1.0, value=default_threshold(DEFAULT_MODEL), step=0.01,
-                                  label="Score threshold (moving it re-filters the last result)")
+                                  label="Score threshold (moving it re-filters the last result)",
+                                  elem_id="detect-threshold")
             run = gr.Button("Detect", variant="primary")
         with gr.Column():
             # JPEG: gradio's default WebP costs 27 ms for 640x480 and 150 ms for 1600x1200, JPEG 1 ms and 5 ms.
-            annotated = gr.Image(label="Detections", type="pil", format="jpeg", interactive=False)
+            annotated = gr.Image(label="Detections", type="pil", format="jpeg", interactive=False,
+                                 elem_id="detect-image")
             table = gr.Dataframe(headers=TABLE_HEADERS, label="Boxes (pixels; select a row to show its box alone)",
-                                 interactive=False)
+                                 interactive=False, elem_id="detect-boxes")
             result = gr.JSON(label="Result (JSON)", open=False)
     last_run = gr.State(None)
     gr.Examples(examples=EXAMPLES, inputs=[image, queries])

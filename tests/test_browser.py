@@ -94,6 +94,25 @@ def test_clicking_a_segmentation_class_highlights_it(page) -> None:
     page.screenshot(path=str(SCREENSHOTS / "segmentation_highlight.png"), full_page=True)
 
 
+def test_selecting_a_detection_row_draws_its_box_alone(page) -> None:
+    panel = open_tab(page, "Images", "Object detection")
+    panel.locator("table[role=grid] tbody tr").first.click()  # the first example: astronaut.jpg, COCO classes
+    page.wait_for_timeout(1500)
+    threshold = page.locator("#detect-threshold input[type=number]")
+    threshold.fill("0")  # every box of the random model, so the table has rows
+    threshold.press("Enter")
+    panel.get_by_role("button", name="Detect", exact=True).click()
+    panel.get_by_text("facebook/detr-resnet-50").first.wait_for(timeout=TIMEOUT_MS)
+    drawn = page.locator("#detect-image img")
+    drawn.wait_for(timeout=TIMEOUT_MS)
+    before = drawn.get_attribute("src")
+    page.locator("#detect-boxes [data-testid=cell-0-0]").click()  # the best box's label
+    page.wait_for_function("([img, before]) => img.src !== before", arg=[drawn.element_handle(), before],
+                           timeout=TIMEOUT_MS)
+    assert page.locator(".toast-body.error").count() == 0
+    page.screenshot(path=str(SCREENSHOTS / "detection_highlight.png"), full_page=True)
+
+
 def test_the_page_says_the_tiny_models_give_random_outputs(page) -> None:
     page.get_by_text("These models have random weights").first.wait_for(timeout=TIMEOUT_MS)
 
