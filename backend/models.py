@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 
-from backend import compute, engines, hub
+from backend import allocator, compute, engines, hub
 from backend.catalog import CATALOG, ModelSpec, find_model, set_serving_device
 from backend.errors import MissingPackageError, ModelUnavailableError, ResourceExhaustedError, missing_package_message
 
@@ -343,6 +343,7 @@ def is_out_of_memory(error: BaseException) -> bool:
 def free_device_memory(device: torch.device) -> None:
     """Return freed memory to the system or driver after models are dropped."""
     gc.collect()
+    allocator.release_free_memory()
     if device.type == "cuda":
         torch.cuda.empty_cache()
     elif device.type == "mps":
@@ -505,8 +506,10 @@ def _device_name(device: torch.device) -> str:
     return f"CPU ({os.cpu_count()} cores, {torch.get_num_threads()} torch threads)"
 
 
-# Threads are set once, here, before the first model loads (see backend/compute.py).
+# Threads and glibc's malloc are set once, here, before the first model loads and before the server starts its
+# threads (see backend/compute.py and backend/allocator.py).
 compute.set_torch_threads()
+allocator.configure()
 # The app's one cache; task modules get their models from here.
 CACHE = ModelCache()
 

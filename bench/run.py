@@ -17,6 +17,7 @@ import json
 import os
 import pickle
 import platform
+import statistics
 import subprocess
 import sys
 import time
@@ -32,7 +33,7 @@ os.environ.setdefault("APP_ENGINE", "torch")  # the torch rows; the engines sect
 import torch  # noqa: E402
 
 from backend import models, transcribe  # noqa: E402
-from bench import calls, engines, real_size, serving, streaming, system, vision_http  # noqa: E402
+from bench import allocator, calls, engines, real_size, serving, streaming, system, vision_http  # noqa: E402
 from bench.timing import Figure, interleaved, timed  # noqa: E402
 
 RUNS = 3  # timed runs per figure
@@ -242,6 +243,7 @@ SECTIONS: dict[str, Callable[[], Any]] = {
     "vision_http": vision_http.vision_http,
     "memory": memory,
     "engines": engines.engines,
+    "allocator": allocator.allocator,
     "streaming": streaming.speech_first_audio,
 }
 # Ray Serve is an optional dependency (requirements-ray.txt): its section is part of the full run where installed.
@@ -249,7 +251,7 @@ OPTIONAL_SECTIONS: dict[str, Callable[[], Any]] = {"ray": ray_section}
 if importlib.util.find_spec("ray") is not None:
     SECTIONS.update(OPTIONAL_SECTIONS)
 # Sections that need only some of the real-size checkpoints.
-SECTION_MODELS = {"streaming": [streaming.MODEL]}
+SECTION_MODELS = {"streaming": [streaming.MODEL], "allocator": list(allocator.MODELS)}
 
 
 def main() -> None:
@@ -258,7 +260,8 @@ def main() -> None:
     parser.add_argument("--only", default=",".join(SECTIONS),
                         help=f"comma-separated sections of {list(SECTIONS) + list(OPTIONAL_SECTIONS)}")
     parser.add_argument("--models", default="",
-                        help="comma-separated catalog ids: their warm, cold, engines, adapter_switch, vision_http rows")
+                        help="comma-separated catalog ids: their warm, cold, engines, adapter_switch, vision_http, "
+                             "allocator rows")
     parser.add_argument("--report", action="store_true",
                         help="rewrite BENCHMARKS.md from the results of the last full run, measuring nothing")
     arguments = parser.parse_args()
@@ -271,7 +274,8 @@ def main() -> None:
         chosen_ids = arguments.models.split(",")
         calls.IDS[:] = [model_id for model_id in calls.IDS if model_id in chosen_ids]
         system.COLD_IDS[:] = [model_id for model_id in system.COLD_IDS if model_id in chosen_ids]
-        chosen = [name for name in chosen if name in ("warm", "cold", "engines", "adapter_switch", "vision_http")]
+        chosen = [name for name in chosen
+                  if name in ("warm", "cold", "engines", "adapter_switch", "vision_http", "allocator")]
     results: dict[str, Any] = {}
     needed = calls.IDS
     if all(name in SECTION_MODELS for name in chosen):  # e.g. --only streaming: build only its checkpoint
@@ -340,6 +344,19 @@ def engine_table(engines: dict[str, Any]) -> str:
             f"{rows['convert_seconds']:.1f} s ({rows['first_load_seconds']:.1f} s) | |",
         ]
     return "\n".join(lines) if lines else "| not measured in this run | | | | |"
+
+
+def allocator_table(rows: dict[str, Any]) -> str:
+    """The Memory allocator section's rows: per model, glibc's defaults against our settings."""
+    lines = []
+    for model_id, row in rows.items():
+        default, tuned = row["default"], row["tuned"]
+        lines.append(
+            f"| {model_id} | {row['engine']} | {default['seconds']} | {tuned['seconds']} | "
+            f"{tuned['seconds'].median / default['seconds'].median:.2f} | "
+            f"{statistics.median(default['faults']):,.0f} / {statistics.median(tuned['faults']):,.0f} | "
+            f"{default['rss_bytes'] / 1e6:.0f} / {tuned['rss_bytes'] / 1e6:.0f} MB |")
+    return "\n".join(lines) if lines else "| not measured in this run | | | | | | |"
 
 
 def report(results: dict[str, Any]) -> str:
@@ -477,6 +494,7 @@ def report(results: dict[str, Any]) -> str:
         f"{vision_http.TARGET_RATIO * row['forward'].median + vision_http.TARGET_SLACK_SECONDS:.3f} s | "
         f"{verdict(over_http(row) <= 1)} | {row['client']} |" for row in http_rows)
     engine_lines = engine_table(results.get("engines", {}))
+    allocator_lines = allocator_table(results.get("allocator", {}))
     switch = results.get("adapter_switch") or {}
     switch_line = (f"MMS-1b-all's adapter switch (French in, English back, under the device lock): first time "
                    f"{switch['first'].median:.3f} s, from the adapter files {switch['from files']}, from the weights "
@@ -555,6 +573,18 @@ same real-size checkpoints, timed in turns. Conversion runs once per model, weig
 | figure | engine | baseline (torch) | ours | ratio |
 |---|---|---|---|---|
 {engine_lines}
+
+## Memory allocator
+
+glibc's malloc as the app sets it (`backend/allocator.py`: one arena, blocks under 1 GiB from the heap, no
+automatic trimming) against glibc's defaults (`APP_MALLOC_TUNING=0`): the same app call on a worker thread, as
+gradio runs a request, in fresh processes taken in turns ({allocator.TURNS} per side, {allocator.CALLS - 1} calls
+each after a warm-up). Page faults are the minor faults of one call (median); RSS is the largest after the calls.
+Every other section of this file runs with the app's settings, baselines included.
+
+| model | engine | glibc defaults | ours | ratio | page faults per call | RSS after the calls |
+|---|---|---|---|---|---|---|
+{allocator_lines}
 
 ## Ray Serve
 

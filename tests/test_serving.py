@@ -380,3 +380,16 @@ def test_serve_config_is_valid_and_routes_every_model() -> None:
         deployment = by_name[routes[model_id]]["deployments"][0]
         assert deployment["ray_actor_options"]["num_gpus"] == 1
         assert deployment["autoscaling_config"]["min_replicas"] == 0
+
+
+def test_actor_runtime_env_is_merged_over_the_application_one_as_ray_does() -> None:
+    """An override's env_vars add to the application's (serve_config's MALLOC_* stay); other fields replace."""
+    from backend.serving import config, run
+
+    speech = next(entry for entry in config.load_config(config.DEFAULT_CONFIG)["applications"]
+                  if entry["name"] == "speech")
+    merged = run.merged_runtime_env(speech["runtime_env"], {**ONE_THREAD, "working_dir": "."})
+    assert merged["env_vars"]["APP_TORCH_THREADS"] == "1"  # the override wins
+    assert merged["env_vars"]["MALLOC_ARENA_MAX"] == "1"  # the application's setting stays
+    assert merged["working_dir"] == "."
+    assert run.merged_runtime_env({"working_dir": "a"}, {}) == {"working_dir": "a"}

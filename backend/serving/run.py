@@ -44,11 +44,17 @@ def deploy(config: dict[str, Any], only: list[str] | None = None, wait_s: float 
         options = {field: copy.deepcopy(deployment[field]) for field in DEPLOYMENT_FIELDS if field in deployment}
         actor = options.setdefault("ray_actor_options", {})
         if entry.get("runtime_env"):
-            actor["runtime_env"] = {**entry["runtime_env"], **actor.get("runtime_env", {})}
+            actor["runtime_env"] = merged_runtime_env(entry["runtime_env"], actor.get("runtime_env", {}))
         bound = TaskServer.options(**options).bind(list(entry["args"]["tasks"]))
         serve._run(bound, _blocking=False, name=entry["name"], route_prefix=None)  # all start at once
         names.append(entry["name"])
     wait_running(names, wait_s)
+
+
+def merged_runtime_env(application: dict[str, Any], actor: dict[str, Any]) -> dict[str, Any]:
+    """The actor's runtime_env over the application's, as Ray merges them: env_vars key by key, other fields whole."""
+    env_vars = {**application.get("env_vars", {}), **actor.get("env_vars", {})}
+    return {**application, **actor, **({"env_vars": env_vars} if env_vars else {})}
 
 
 def wait_running(names: list[str], wait_s: float) -> None:
