@@ -4,7 +4,7 @@ By default glibc gives a freed block of more than 32 MB (at most) straight back 
 its heaps, and gives each new thread an arena of 64 MB heaps, in which any bigger block is a fresh mapping of its
 own. A model's activations are such blocks, made again on every call (and gradio runs our handlers on its worker
 threads, CTranslate2 on its own), so every call page-faults on memory it has just given back: a 30 s Whisper small
-call on CTranslate2 took about 490,000 page faults here, 0.8 s of its 2.9 s (BENCHMARKS.md, "Memory allocator").
+call on CTranslate2 took 300,000 to 490,000 page faults here (their cost: BENCHMARKS.md, "Memory allocator").
 
 `configure()` keeps those blocks: one arena for every thread, no mapping of its own for a block under 1 GiB and no
 automatic trimming. Freed memory then stays with the process and the next call reuses it; `release_free_memory()`

@@ -68,7 +68,11 @@ WHY_MISSED = {
         "streaming the same rows measured 190 ms and 150 ms. What would close it: a non-streaming endpoint for API "
         "callers beside the streaming one the page uses, and clients that keep their connection."),
     "warm backend call / forward-only, vision": (
-        "SegFormer-B0 is a 3.8M-parameter model whose forward pass takes about 0.3 s here, so 10 % is 30 ms, and "
+        "Two rows miss in the full run of 2026-12-01 18:07. GLPN (1.20) is this machine's noise: its forward "
+        "runs took 1.405, 1.412 and 1.744 s and its backend calls 1.384, 1.693 and 1.721 s, the same two speeds "
+        "on both sides, and a rerun of the row alone (`--only warm --models vinvino02/glpn-nyu`) gave 1.402 s "
+        "against 1.407 s = 1.00; it was 1.02 in the runs before. SegFormer-B0 (1.19) is "
+        "systematic: it is a 3.8M-parameter model whose forward pass takes about 0.3 s here, so 10 % is 30 ms, and "
         "its processor alone (resize to 512x512, normalize) takes 13 ms. The rest is the exact label map at the "
         "input resolution: with random weights the 150 class scores are nearly flat (the best two a median 0.008 "
         "apart), so about half of the logit cells lie on a class boundary and are interpolated per pixel (33 ms "
@@ -83,21 +87,20 @@ WHY_MISSED = {
         "where those calls wait (allocation of DETR's large activations in a gradio worker thread is the guess, "
         "not yet confirmed)."),
     "Whisper small, 30 s": (
-        "All of the CTranslate2 call is the model: cProfile puts 1.56 s in its encoder and 0.88 s in its decoder "
-        "out of 2.46 s (audio decoding and features 0.02 s). CTranslate2 picks AVX2 kernels on this AMD EPYC "
-        "although it has AVX-512 VNNI (AVX-512 is never chosen automatically); forcing CT2_FORCE_CPU_ISA=AVX512 "
-        "gave no steady gain in turns, and Intel MKL (CT2_USE_MKL=1) was five times slower on this AMD CPU, so "
-        "neither is set. The two full runs of 2026-12-01 gave 0.51 and 0.54. What would close it: int8 "
-        "kernels that use the CPU's VNNI instructions (CTranslate2 runs its AVX2 ones here), which is "
-        "CTranslate2's choice, not ours."),
+        "All of the CTranslate2 call is the model. oneDNN's own log (ONEDNN_VERBOSE=1) shows where: its int8 "
+        "matrix products already use this AMD EPYC's AVX-512 VNNI instructions (CTranslate2's AVX2 choice is for "
+        "its own element-wise kernels), and the encoder's fp32 attention products, 1500x1500 per head, take more "
+        "than half of the encoder. Page faults on buffers glibc had handed back cost another 0.8 s per call until "
+        "backend/allocator.py (Memory allocator). Intel MKL (CT2_USE_MKL=1) was five times slower on this CPU. "
+        "What would close a miss: CTranslate2 attention that does not write the whole score matrix (flash "
+        "attention is CUDA-only in CTranslate2 4.8)."),
     "resident memory above": (
         "The cache's own accounting stays under the budget (the most model bytes held at once is under Memory), "
-        "but resident memory also holds each call's activations and whatever the allocator keeps after them; "
-        "which of these makes the peak is not measured yet. Asking glibc to hand freed memory "
-        "back after each unload (malloc_trim) changed nothing measurable, so it is not in the code. What would "
-        "close it: find what stays resident after an unload (RSS before a load and after its unload), then "
-        "count activations in the budget, or run models in a worker process that is restarted when it passes "
-        "the budget."),
+        "but resident memory also holds each call's activations and the free memory the allocator keeps for the "
+        "next call (backend/allocator.py turns glibc's automatic trimming off and trims when a model is "
+        "unloaded); which of these makes the peak is not measured yet. What would close it: find what stays "
+        "resident after an unload (RSS before a load and after its unload), then count activations in the "
+        "budget, or run models in a worker process that is restarted when it passes the budget."),
 }
 
 
