@@ -10,7 +10,6 @@ and makes CALLS app calls on a worker thread, as gradio runs a request; the firs
 import json
 import os
 import resource
-import subprocess
 import sys
 import tempfile
 import threading
@@ -22,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from bench import calls, real_size  # noqa: E402  (imports the backend, which sets malloc up: before any thread)
+from bench import calls, fresh_process  # noqa: E402  (imports the backend, which sets malloc up: before any thread)
 from bench.memory import rss_bytes  # noqa: E402
 from bench.timing import figure  # noqa: E402
 
@@ -36,14 +35,7 @@ def child(model_id: str) -> None:
     """Load the model and print the seconds and page faults of each app call after the first, and the RSS after."""
     from bench import engines
 
-    os.environ["MODELS_DIR"] = str(real_size.CACHE)
-    calls.write_input_files()
-    if MODELS[model_id] == "ctranslate2":
-        engines.fixed_length_faster_whisper()
-        cache = engines.ctranslate2_cache(os.environ["APP_CTRANSLATE2_CACHE"])
-    else:
-        cache = calls.use_fixed_length_cache()
-    call = engines.with_cache(cache, calls.backend_call(model_id))
+    call = engines.with_cache(engines.fresh_process_cache(MODELS[model_id]), calls.backend_call(model_id))
     measured: list[tuple[float, int]] = []
 
     def requests() -> None:  # on a worker thread, as gradio runs a handler
@@ -63,10 +55,8 @@ def child(model_id: str) -> None:
 
 def run_child(model_id: str, tuned: bool, cache_folder: str) -> dict[str, Any]:
     """One fresh process's figures, with our settings or glibc's defaults."""
-    environment = {**os.environ, "APP_MALLOC_TUNING": "1" if tuned else "0", "APP_CTRANSLATE2_CACHE": cache_folder}
-    finished = subprocess.run([sys.executable, "-m", "bench.allocator", "child", model_id], cwd=ROOT,
-                              env=environment, capture_output=True, text=True, check=True)
-    return json.loads(finished.stdout.strip().splitlines()[-1])
+    return fresh_process.json_of(["-m", "bench.allocator", "child", model_id],
+                                 {"APP_MALLOC_TUNING": "1" if tuned else "0", "APP_CTRANSLATE2_CACHE": cache_folder})
 
 
 def allocator() -> dict[str, Any]:

@@ -6,7 +6,6 @@
 import functools
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -19,7 +18,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from backend import models, transcribe, translate  # noqa: E402
-from bench import calls, real_size, system  # noqa: E402
+from bench import calls, fresh_process, real_size, system  # noqa: E402
 from bench.timing import interleaved  # noqa: E402
 
 RUNS = 3
@@ -163,22 +162,27 @@ def whisper() -> dict[str, Any]:
     return result
 
 
+def fresh_process_cache(engine: str) -> models.ModelCache:
+    """The model cache of a benchmark's fresh process on one engine ("torch" or "ctranslate2"): the real-size
+    checkpoints, the benchmark's fixed lengths, CTranslate2's conversions in APP_CTRANSLATE2_CACHE."""
+    os.environ["MODELS_DIR"] = str(real_size.CACHE)
+    fixed_length_faster_whisper()
+    if engine == "torch":
+        return calls.use_fixed_length_cache()
+    return ctranslate2_cache(os.environ["APP_CTRANSLATE2_CACHE"])
+
+
 def loaded_rss(engine: str, cache_folder: str) -> int:
     """Resident bytes a loaded Whisper small adds to a fresh process (after one 30 s call), on one engine."""
-    environment = {**os.environ, "APP_ENGINE": engine, "APP_CTRANSLATE2_CACHE": cache_folder}
-    finished = subprocess.run([sys.executable, "-m", "bench.engines", "memory", engine], cwd=ROOT, env=environment,
-                              capture_output=True, text=True, check=True)
-    return json.loads(finished.stdout.strip().splitlines()[-1])["model_rss_bytes"]
+    return fresh_process.json_of(["-m", "bench.engines", "memory", engine],
+                                 {"APP_ENGINE": engine, "APP_CTRANSLATE2_CACHE": cache_folder})["model_rss_bytes"]
 
 
 def memory_main(engine: str) -> None:
     """Print RSS after imports and after loading Whisper small and running one 30 s call, as JSON."""
     from bench.memory import rss_bytes
 
-    os.environ["MODELS_DIR"] = str(real_size.CACHE)
-    fixed_length_faster_whisper()
-    cache = calls.use_fixed_length_cache() if engine == "torch" else ctranslate2_cache(
-        os.environ["APP_CTRANSLATE2_CACHE"])
+    cache = fresh_process_cache(engine)
     baseline = rss_bytes()
     with_cache(cache, lambda: transcribe.transcribe(str(calls.SPEECH_30S_FILE), model=WHISPER_SHORT_ID,
                                                     language="en"))()

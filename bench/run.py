@@ -13,12 +13,10 @@ run. Not a test: nothing here asserts a time.
 
 import argparse
 import importlib.util
-import json
 import os
 import pickle
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -33,7 +31,7 @@ os.environ.setdefault("APP_ENGINE", "torch")  # the torch rows; the engines sect
 import torch  # noqa: E402
 
 from backend import models, transcribe  # noqa: E402
-from bench import allocator, calls, engines, real_size, serving, streaming, system, vision_http  # noqa: E402
+from bench import allocator, calls, engines, fresh_process, real_size, serving, streaming, system, vision_http  # noqa: E402
 from bench.timing import Figure, interleaved, timed  # noqa: E402
 
 RUNS = 3  # timed runs per figure
@@ -230,9 +228,7 @@ def ray_section() -> dict[str, Any]:
 def memory() -> dict[str, Any]:
     """RSS cycling the six tasks under a budget, in a fresh process."""
     models.unload_all()
-    finished = subprocess.run([sys.executable, "-m", "bench.memory"], cwd=ROOT, capture_output=True, text=True,
-                              check=True)
-    return json.loads(finished.stdout.strip().splitlines()[-1])
+    return fresh_process.json_of(["-m", "bench.memory"])
 
 
 SECTIONS: dict[str, Callable[[], Any]] = {
