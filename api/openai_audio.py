@@ -26,7 +26,8 @@ from starlette.concurrency import run_in_threadpool
 from backend.catalog import CATALOG, default_model, find_model
 from backend.languages import LANGUAGE_NAMES
 from backend.limits import MAX_AUDIO_BYTES
-from backend.transcribe import Segment, to_srt, to_vtt
+from backend.speech.subtitles import to_srt, to_vtt
+from backend.speech.transcript import Segment
 
 # OpenAI's model names, each served by the task's default model.
 TRANSCRIBE_ALIASES = ("whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe")

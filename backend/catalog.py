@@ -13,7 +13,7 @@ from backend.languages import (
     WHISPER_V3_LANGUAGES,
     XLS_R_21_TO_EN_LANGUAGES,
 )
-from backend.mms_languages import MMS_ADAPTERS, MMS_LID_LANGUAGES
+from backend.speech.mms_languages import MMS_ADAPTERS, MMS_LID_LANGUAGES
 
 # One name per task, used for the backend module, its function, the API name and the test file.
 TASKS: tuple[str, ...] = (

@@ -19,7 +19,11 @@ import soundfile
 import torch
 from PIL import Image
 
-from backend import (
+from backend import inputs, models
+from backend.catalog import ModelSpec
+from backend.documents import ocr
+from backend.speech import ctc
+from backend.tasks import (
     answer_document,
     caption_image,
     classify_image,
@@ -27,15 +31,11 @@ from backend import (
     detect_objects,
     estimate_depth,
     fill_mask,
-    inputs,
-    models,
-    ocr,
     segment_image,
     synthesize_speech,
     transcribe,
     translate,
 )
-from backend.catalog import ModelSpec
 from backend.video import even_indices, probe_video, read_frames
 from bench import real_size
 
@@ -205,7 +205,7 @@ def model_call(model_id: str) -> Callable[[], object]:
         inputs = on_device(processor(SPEECH_30S, sampling_rate=RATE, return_tensors="pt"), loaded)
         return lambda: model(**inputs)
     if model_id == "facebook/wav2vec2-xls-r-300m-21-to-en":  # the same windows the backend cuts, in one batch
-        bounds = transcribe.window_bounds(len(SPEECH_30S), transcribe.XLS_R_WINDOW_SECONDS * RATE)
+        bounds = ctc.window_bounds(len(SPEECH_30S), ctc.XLS_R_WINDOW_SECONDS * RATE)
         windows = [SPEECH_30S[start:end] for start, end in bounds]
         inputs = on_device(processor.feature_extractor(windows, sampling_rate=RATE, padding=True,
                                                        return_attention_mask=True, return_tensors="pt"), loaded)
@@ -291,8 +291,8 @@ def adapter_switch(language: str) -> Callable[[], object]:
 
     def switch() -> object:
         with compute.DEVICE_LOCK:
-            transcribe.use_adapter(loaded, language)
-            transcribe.use_adapter(loaded, "eng")
+            ctc.use_adapter(loaded, language)
+            ctc.use_adapter(loaded, "eng")
         return loaded
 
     return switch

@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from backend import models, transcribe, translate  # noqa: E402
+from backend import models  # noqa: E402
+from backend.tasks import transcribe, translate  # noqa: E402
 from bench import calls, fresh_process, real_size, system  # noqa: E402
 from bench.timing import interleaved  # noqa: E402
 

@@ -25,7 +25,7 @@ ONE_THREAD = {"env_vars": {"APP_TORCH_THREADS": "1", "APP_MEMORY_BUDGET": "2GB"}
 
 def throughput(remote: Any) -> float:
     """Requests per second of CLIENTS clients each sending REQUESTS_PER_CLIENT calls back to back."""
-    from backend import synthesize_speech
+    from backend.tasks import synthesize_speech
 
     def client(_: int) -> None:
         for _ in range(REQUESTS_PER_CLIENT):
@@ -48,7 +48,8 @@ def speech_app(replicas: int) -> dict[str, Any]:
 
 def warm_every_replica(replicas: int) -> None:
     """Enough concurrent calls that every replica has loaded the model (Serve spreads them when one is busy)."""
-    from backend import dispatch, synthesize_speech
+    from backend import dispatch
+    from backend.tasks import synthesize_speech
 
     for _ in range(10):
         loaded = [replica for replica in dispatch.replica_status() or [] if replica["app"] == "speech"
@@ -67,9 +68,9 @@ def ray_serve() -> dict[str, Any]:
     import torch
     from ray import serve
 
-    from backend import synthesize_speech
     from backend.serving import client, registry, run
     from backend.serving.client import RayRemote
+    from backend.tasks import synthesize_speech
 
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))

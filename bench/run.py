@@ -30,7 +30,8 @@ os.environ.setdefault("APP_ENGINE", "torch")  # the torch rows; the engines sect
 
 import torch  # noqa: E402
 
-from backend import models, transcribe  # noqa: E402
+from backend import models  # noqa: E402
+from backend.speech import whisper  # noqa: E402
 from bench import allocator, calls, engines, fresh_process, real_size, serving, streaming, system, vision_http  # noqa: E402
 from bench.timing import Figure, interleaved, timed  # noqa: E402
 
@@ -652,7 +653,7 @@ GiB; most model bytes held at once {memory_figures['most_models_bytes'] / gib:.2
 ## Long audio
 
 Whisper base on {system.LONG_AUDIO_SECONDS // 60} minutes of noise through `transcribe` (30 s windows,
-{calls.NEW_TOKENS} tokens each), windows decoded one at a time vs {transcribe.WHISPER_BATCH_SIZE} at a time;
+{calls.NEW_TOKENS} tokens each), windows decoded one at a time vs {whisper.WHISPER_BATCH_SIZE} at a time;
 {system.LONG_AUDIO_RUNS} turns: {batched_windows_off} vs {batched_windows_on}.
 """
 

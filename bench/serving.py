@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 from gradio_client import Client
 
-from backend import synthesize_speech
+from backend.tasks import synthesize_speech
 from bench import calls
 from bench.timing import Figure, figure, seconds_of
 

@@ -9,7 +9,9 @@ import numpy as np
 import soundfile
 import torch
 
-from backend import models, transcribe
+from backend import models
+from backend.speech import whisper
+from backend.tasks import transcribe
 from bench import calls, real_size
 from bench.timing import Figure, figure, interleaved, seconds_of
 
@@ -109,12 +111,12 @@ def write_long_audio() -> Path:
 def with_window_batch(size: int, function: Callable[[], object]) -> Callable[[], object]:
     """`function` run with Whisper windows decoded `size` at a time."""
     def call() -> object:
-        original = transcribe.WHISPER_BATCH_SIZE
-        transcribe.WHISPER_BATCH_SIZE = size
+        original = whisper.WHISPER_BATCH_SIZE
+        whisper.WHISPER_BATCH_SIZE = size
         try:
             return function()
         finally:
-            transcribe.WHISPER_BATCH_SIZE = original
+            whisper.WHISPER_BATCH_SIZE = original
     return call
 
 

@@ -4,9 +4,9 @@ from typing import Any
 
 import gradio as gr
 
-from backend import answer_document as task
 from backend.catalog import default_model
 from backend.limits import DOCUMENT_PAGES_READ
+from backend.tasks import answer_document as task
 from demos.common import (
     ASSETS,
     MODEL_CONCURRENCY,

@@ -5,8 +5,8 @@ from typing import Any
 
 import gradio as gr
 
-from backend import classify_image as task
 from backend.catalog import default_model, find_model, models_for
+from backend.tasks import classify_image as task
 from demos.common import (
     ASSETS,
     MODEL_CONCURRENCY,

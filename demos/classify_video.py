@@ -6,8 +6,8 @@ import gradio as gr
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from backend import classify_video as task
 from backend.catalog import default_model
+from backend.tasks import classify_video as task
 from demos.common import (
     ASSETS,
     MODEL_CONCURRENCY,

@@ -6,10 +6,10 @@ from typing import Any
 import gradio as gr
 from PIL import Image, ImageDraw, ImageFont
 
-from backend import detect_objects as task
 from backend import inputs
 from backend.catalog import default_model, find_model, models_for
-from backend.segment_image import palette
+from backend.tasks import detect_objects as task
+from backend.tasks.segment_image import palette
 from demos.common import (
     ASSETS,
     MODEL_CONCURRENCY,

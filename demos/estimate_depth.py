@@ -6,9 +6,9 @@ from typing import Any
 import gradio as gr
 import numpy as np
 
-from backend import estimate_depth as task
 from backend import inputs
 from backend.catalog import default_model
+from backend.tasks import estimate_depth as task
 from demos.common import (
     ASSETS,
     MODEL_CONCURRENCY,

@@ -4,11 +4,11 @@ from typing import Any
 
 import gradio as gr
 
-from backend import fill_mask as task
 from backend import inputs
 from backend.catalog import default_model, find_model
 from backend.languages import LANGUAGE_NAMES
 from backend.limits import MAX_TEXT_CHARS
+from backend.tasks import fill_mask as task
 from demos.common import (
     MODEL_CONCURRENCY,
     MODEL_QUEUE,
@@ -45,7 +45,7 @@ def highlighted(predictions: list[dict[str, Any]], text: str) -> list[tuple[str,
     spans: list[tuple[str, str | None]] = []
     for rank, prediction in enumerate(predictions, start=1):
         word, sequence = prediction["token"], prediction["sequence"]
-        # A word piece that continues the word before the mask is joined to it (backend.fill_mask.completed).
+        # A word piece that continues the word before the mask is joined to it (backend.tasks.fill_mask.completed).
         prefix = before if sequence.startswith(before + word) else before.rstrip()
         spans += [(f"{rank}. {prefix}", None), (word, f"{prediction['score']:.1%}"),
                   (f"{sequence[len(prefix) + len(word):]}\n", None)]

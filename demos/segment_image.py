@@ -7,8 +7,8 @@ import pandas as pd
 from PIL import Image
 
 from backend import inputs
-from backend import segment_image as task
 from backend.catalog import default_model
+from backend.tasks import segment_image as task
 from demos.common import (
     ASSETS,
     MODEL_CONCURRENCY,

@@ -8,10 +8,10 @@ import gradio as gr
 import numpy as np
 import soundfile
 
-from backend import synthesize_speech as task
 from backend.catalog import default_model, find_model
 from backend.languages import LANGUAGE_NAMES
 from backend.limits import MAX_TEXT_CHARS
+from backend.tasks import synthesize_speech as task
 from demos.common import (
     ASSETS,
     MODEL_CONCURRENCY,

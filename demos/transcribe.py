@@ -5,10 +5,11 @@ from typing import Any
 
 import gradio as gr
 
-from backend import transcribe as recognition
 from backend.catalog import default_model, find_model
 from backend.languages import LANGUAGE_NAMES
-from backend.mms_languages import mms_name
+from backend.speech.mms_languages import mms_name
+from backend.speech.subtitles import to_srt, to_vtt
+from backend.tasks import transcribe as recognition
 from demos.common import (
     ASSETS,
     MODEL_CONCURRENCY,
@@ -91,8 +92,8 @@ def transcribe(
     result = step.result
     summary = result.to_json()
     rows = [[segment.start, segment.end, segment.text] for segment in result.segments]
-    files = [write_output(recognition.to_srt(result.segments), "transcript.srt"),
-             write_output(recognition.to_vtt(result.segments), "transcript.vtt")]
+    files = [write_output(to_srt(result.segments), "transcript.srt"),
+             write_output(to_vtt(result.segments), "transcript.vtt")]
     yield result.text, describe_language(result), rows, files, summary
 
 

@@ -5,10 +5,10 @@ from typing import Any
 
 import gradio as gr
 
-from backend import translate as task
 from backend.catalog import default_model
 from backend.languages import LANGUAGE_NAMES
 from backend.limits import MAX_TEXT_CHARS
+from backend.tasks import translate as task
 from demos.common import (
     ASSETS,
     model_dropdown,

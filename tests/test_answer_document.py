@@ -9,10 +9,11 @@ import pytesseract
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from backend import inputs, models, ocr
-from backend.answer_document import answer_document, answer_from_words, prefix_space_tokenizer
+from backend import inputs, models
+from backend.documents import ocr
 from backend.errors import InputError, ModelUnavailableError
 from backend.limits import DOCUMENT_PAGES_READ, MAX_IMAGE_PIXELS, MAX_PDF_PAGES
+from backend.tasks.answer_document import answer_document, answer_from_words, prefix_space_tokenizer
 from tests.conftest import ids_for
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"

@@ -7,11 +7,11 @@ import pytest
 import torch
 from PIL import Image
 
-from backend import caption_image as task
 from backend import models
-from backend.caption_image import caption_image
 from backend.catalog import find_model
 from backend.errors import InputError
+from backend.tasks import caption_image as task
+from backend.tasks.caption_image import caption_image
 from tests.conftest import ids_for
 
 QUESTION = "what is the yellow shape?"

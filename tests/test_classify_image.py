@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 
 from backend import models
-from backend.classify_image import DEFAULT_TEMPLATE, TOP_K, classify_image
 from backend.errors import InputError
+from backend.tasks.classify_image import DEFAULT_TEMPLATE, TOP_K, classify_image
 from tests.conftest import ids_for
 
 VIT = "google/vit-base-patch16-224"

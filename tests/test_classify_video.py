@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from backend import models, video
-from backend.classify_video import classify_video
 from backend.errors import InputError
+from backend.tasks.classify_video import classify_video
 from tests import video_clips
 from tests.conftest import ids_for
 

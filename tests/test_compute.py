@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from backend import compute, models, translate
+from backend import compute, models
 from backend.compute import DEVICE_LOCK, RequestBatcher
+from backend.tasks import translate
 
 WAIT_SECONDS = 30  # generous bound for threads to reach the batcher; a stuck test fails instead of hanging
 
@@ -140,7 +141,7 @@ def test_translations_for_other_language_pairs_are_not_mixed(models_dir: Path) -
 
 
 def test_processors_and_pipelines_are_kept_with_their_model(models_dir: Path, speech_3s: Path) -> None:
-    from backend import transcribe
+    from backend.tasks import transcribe
 
     first = models.get("openai/whisper-base")
     transcribe.transcribe(str(speech_3s), model="openai/whisper-base")

@@ -8,8 +8,8 @@ import pytest
 from PIL import Image
 
 from backend import models
-from backend.detect_objects import detect_objects
 from backend.errors import InputError
+from backend.tasks.detect_objects import detect_objects
 from demos.detect_objects import draw_boxes, label_colour
 from tests.conftest import ids_for
 

@@ -6,10 +6,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from backend import models, translate
+from backend import models
 from backend.engines import ctranslate2_models
 from backend.errors import ModelUnavailableError
 from backend.models import ModelCache
+from backend.tasks import translate
 
 MODEL = "facebook/m2m100_418M"
 SENTENCES = ["Bonjour tout le monde.", "Le marché ouvre à huit heures et ferme à midi.", "Merci !"]
@@ -165,14 +166,15 @@ def test_whisper_on_ctranslate2_at_float32_gives_the_torch_tokens(models_dir: Pa
 
 def test_whisper_on_ctranslate2_covers_long_audio_in_windows(models_dir: Path, engine_cache: Path,
                                                             speech_45s: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from backend import transcribe
+    from backend.speech import whisper
+    from backend.tasks import transcribe
 
     monkeypatch.setattr(models, "CACHE", ModelCache(device=torch.device("cpu")))
     result = transcribe.transcribe(speech_45s, model="openai/whisper-base", language="en").to_json()
     assert (result["engine"], result["precision"]) == ("ctranslate2", "float32")
     assert result["language"] == "en" and result["language_probability"] == 1.0
     assert result["segments"] and max(segment["end"] for segment in result["segments"]) > 30.0
-    assert transcribe.whisper_windows(45.0) == [{"start": 0.0, "end": 30.0}, {"start": 30.0, "end": 45.0}]
+    assert whisper.whisper_windows(45.0) == [{"start": 0.0, "end": 30.0}, {"start": 30.0, "end": 45.0}]
 
 
 def test_the_app_transcribes_with_ctranslate2_int8(client, speech_3s: Path, tmp_path: Path,
@@ -200,8 +202,9 @@ def test_whisper_on_ctranslate2_detects_the_language_with_its_probability(models
     import ctranslate2
     from faster_whisper.audio import pad_or_trim
 
-    from backend import inputs, transcribe
+    from backend import inputs
     from backend.catalog import find_model
+    from backend.tasks import transcribe
 
     monkeypatch.setattr(models, "CACHE", ModelCache(device=torch.device("cpu")))
     result = transcribe.transcribe(speech_3s, model=model_id).to_json()
@@ -222,8 +225,9 @@ def test_whisper_on_ctranslate2_translates_with_the_translate_prompt(models_dir:
     import ctranslate2
     from faster_whisper.audio import pad_or_trim
 
-    from backend import inputs, transcribe
+    from backend import inputs
     from backend.limits import MAX_TRANSCRIPTION_NEW_TOKENS
+    from backend.tasks import transcribe
 
     monkeypatch.setattr(models, "CACHE", ModelCache(device=torch.device("cpu")))
     result = transcribe.transcribe(speech_3s, model="openai/whisper-base", language="fr", task="translate")

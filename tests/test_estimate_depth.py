@@ -11,8 +11,8 @@ from PIL import Image
 from backend import models
 from backend.catalog import find_model
 from backend.errors import InputError
-from backend.estimate_depth import COLORMAPS, depth_npy, depth_png16, estimate_depth
 from backend.limits import MAX_DEPTH_INPUT_SIDE
+from backend.tasks.estimate_depth import COLORMAPS, depth_npy, depth_png16, estimate_depth
 from tests.conftest import ids_for
 
 

@@ -9,7 +9,7 @@ from transformers import pipeline
 
 from backend import models
 from backend.errors import InputError
-from backend.fill_mask import CANDIDATES, TOP_K, detect_language, fill_mask, top_fills
+from backend.tasks.fill_mask import CANDIDATES, TOP_K, detect_language, fill_mask, top_fills
 from tests.conftest import ids_for
 
 XLM_R = "FacebookAI/xlm-roberta-base"

@@ -15,7 +15,8 @@ from gradio_client import Client, handle_file
 from PIL import Image
 
 import app
-from backend import compute, detect_objects, models, translate
+from backend import compute, models
+from backend.tasks import detect_objects, translate
 from demos.common import OUTPUT_DIR
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"

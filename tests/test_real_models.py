@@ -12,17 +12,17 @@ from pathlib import Path
 import pytest
 
 from backend import models
-from backend.answer_document import answer_document
-from backend.caption_image import caption_image
-from backend.classify_image import classify_image
-from backend.classify_video import classify_video
-from backend.detect_objects import detect_objects
-from backend.estimate_depth import estimate_depth
-from backend.fill_mask import fill_mask
-from backend.segment_image import segment_image
-from backend.synthesize_speech import synthesize_speech
-from backend.transcribe import transcribe
-from backend.translate import translate
+from backend.tasks.answer_document import answer_document
+from backend.tasks.caption_image import caption_image
+from backend.tasks.classify_image import classify_image
+from backend.tasks.classify_video import classify_video
+from backend.tasks.detect_objects import detect_objects
+from backend.tasks.estimate_depth import estimate_depth
+from backend.tasks.fill_mask import fill_mask
+from backend.tasks.segment_image import segment_image
+from backend.tasks.synthesize_speech import synthesize_speech
+from backend.tasks.transcribe import transcribe
+from backend.tasks.translate import translate
 from tests.conftest import ids_for
 
 pytestmark = pytest.mark.real_models

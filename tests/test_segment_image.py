@@ -13,7 +13,7 @@ from PIL import Image
 from backend import models
 from backend.errors import InputError
 from backend.limits import MAX_SEGMENT_INPUT_SIDE
-from backend.segment_image import label_map, label_map_png, overlay, palette, palette_image, segment_image
+from backend.tasks.segment_image import label_map, label_map_png, overlay, palette, palette_image, segment_image
 from tests.conftest import ids_for
 from tests.tiny_models.segmentation import ADE20K_LABELS, CITYSCAPES_LABELS
 

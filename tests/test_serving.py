@@ -28,16 +28,16 @@ if os.environ.get("CI", "").lower() != "true":
 import ray
 from gradio_client import Client
 
-from backend import (
+from backend import dispatch
+from backend.errors import BusyError, InputError, ServiceUnavailableError
+from backend.tasks import (
     classify_image,
     detect_objects,
-    dispatch,
     estimate_depth,
     synthesize_speech,
     transcribe,
     translate,
 )
-from backend.errors import BusyError, InputError, ServiceUnavailableError
 
 ROOT = Path(__file__).resolve().parent.parent
 # The test cluster: serve_config.yaml's general applications with fixed, small replica counts, one torch thread

@@ -9,7 +9,7 @@ import pytest
 from backend import models
 from backend.errors import InputError
 from backend.limits import MAX_SPEECH_SEMANTIC_TOKENS
-from backend.synthesize_speech import PAUSE_SECONDS, synthesize_speech
+from backend.tasks.synthesize_speech import PAUSE_SECONDS, synthesize_speech
 from tests.conftest import ids_for
 
 EXPECTED_RATE = {"suno/bark-small": 24_000, "suno/bark": 24_000, "facebook/mms-tts-eng": 16_000}
@@ -103,7 +103,7 @@ def test_errors_of_the_streaming_handler_reach_the_user_as_our_message(models_di
 
 
 def test_the_first_sentence_is_a_piece_of_its_own() -> None:
-    from backend.synthesize_speech import speech_pieces
+    from backend.tasks.synthesize_speech import speech_pieces
 
     text = "One. Two is longer. Three.\nFour. Five."
     assert speech_pieces(text, 400) == ["One.", "Two is longer. Three.", "Four. Five."]

@@ -11,7 +11,10 @@ import torch
 from backend import models
 from backend.catalog import find_model, helper_model, models_for
 from backend.errors import InputError
-from backend.transcribe import Segment, group_words, to_srt, to_vtt, transcribe, window_bounds
+from backend.speech.ctc import group_words, window_bounds
+from backend.speech.subtitles import to_srt, to_vtt
+from backend.speech.transcript import Segment
+from backend.tasks.transcribe import transcribe
 from tests.conftest import ids_for, speech_like
 
 MMS = "facebook/mms-1b-all"
@@ -63,7 +66,7 @@ def test_long_whisper_audio_has_segments_past_the_first_window(models_dir: Path,
 
 def test_whisper_windows_batched_equal_windows_one_by_one(models_dir: Path, speech_45s: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    import backend.transcribe as recognition
+    import backend.tasks.transcribe as recognition
 
     assert recognition.WHISPER_BATCH_SIZE > 1
     batched = transcribe(speech_45s, model="openai/whisper-base", language="en")
@@ -164,7 +167,7 @@ def test_mms_auto_detects_with_mms_lid_top_3(models_dir: Path, speech_3s: Path) 
 
 def test_xls_r_windows_batched_equal_windows_one_by_one(models_dir: Path, speech_45s: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    import backend.transcribe as recognition
+    import backend.tasks.transcribe as recognition
 
     batched = transcribe(speech_45s, model=XLS_R, task="translate")
     assert [(segment.start, segment.end) for segment in batched.segments] == [(0.0, 15.0), (15.0, 30.0), (30.0, 45.0)]
@@ -213,7 +216,9 @@ def test_subtitle_writers() -> None:
 
 def test_long_whisper_audio_streams_the_text_of_finished_windows(models_dir: Path, tmp_path: Path) -> None:
     from backend import compute, inputs, models
-    from backend.transcribe import asr_pipeline, stream_transcription, transcribe_whisper
+    from backend.speech.transcript import asr_pipeline
+    from backend.speech.whisper import transcribe_whisper
+    from backend.tasks.transcribe import stream_transcription
 
     path = tmp_path / "speech_100s.wav"
     soundfile.write(path, speech_like(100.0), 16_000)  # 5 windows of 30 s every 20 s: two batches of 4
@@ -234,7 +239,7 @@ def test_long_whisper_audio_streams_the_text_of_finished_windows(models_dir: Pat
 def test_the_window_count_is_the_pipelines() -> None:
     from transformers.pipelines.automatic_speech_recognition import chunk_iter
 
-    from backend.transcribe import whisper_window_count
+    from backend.speech.whisper import whisper_window_count
 
     class Features:  # stands in for the feature extractor: chunk_iter only calls it
         sampling_rate = 10

@@ -8,7 +8,7 @@ import pytest
 from backend import models
 from backend.errors import InputError
 from backend.limits import MAX_TRANSLATION_NEW_TOKENS
-from backend.translate import MAX_PIECE_TOKENS, token_count, translate
+from backend.tasks.translate import MAX_PIECE_TOKENS, token_count, translate
 from tests.conftest import ids_for
 
 PARAGRAPH = (
@@ -95,7 +95,7 @@ def test_bad_requests_are_refused_with_a_message(text: str, source: str, target:
 
 
 def test_long_text_streams_its_finished_paragraphs_in_order(models_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import backend.translate as translation
+    import backend.tasks.translate as translation
 
     monkeypatch.setattr(translation, "BATCH_SIZE", 2)  # a group of paragraphs per 2 pieces: several steps
     steps = list(translation.stream_translation(LONG_TEXT, "en", "fr", model="facebook/m2m100_418M"))
@@ -108,7 +108,7 @@ def test_long_text_streams_its_finished_paragraphs_in_order(models_dir: Path, mo
 
 
 def test_paragraphs_are_grouped_up_to_a_batch() -> None:
-    from backend.translate import BATCH_SIZE, paragraph_groups
+    from backend.tasks.translate import BATCH_SIZE, paragraph_groups
 
     paragraphs = [["a"], ["b", "c"], ["d"] * BATCH_SIZE, ["e"]]
     assert paragraph_groups(paragraphs) == [[["a"], ["b", "c"]], [["d"] * BATCH_SIZE], [["e"]]]

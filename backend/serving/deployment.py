@@ -46,7 +46,7 @@ class TaskServer:
 
     def __init__(self, tasks: list[str]) -> None:
         for name in tasks:  # importing a task module registers its function in dispatch.TASKS
-            importlib.import_module(f"backend.{name}")
+            importlib.import_module(f"backend.tasks.{name}")
         self.tasks = tuple(tasks)
         context = serve.get_replica_context()
         self.app = context.app_name

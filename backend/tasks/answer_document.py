@@ -14,8 +14,9 @@ from typing import Any
 import torch
 from PIL import Image
 
-from backend import compute, dispatch, inputs, models, ocr
+from backend import compute, dispatch, inputs, models
 from backend.catalog import resolve_model
+from backend.documents import ocr
 from backend.limits import DOCUMENT_PAGES_READ, MAX_DOCUMENT_ANSWER_TOKENS, MAX_QUESTION_CHARS
 
 TASK = "answer_document"

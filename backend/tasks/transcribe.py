@@ -1,0 +1,118 @@
+"""Speech recognition: audio of any length -> text, its language and timed segments (`/transcribe`).
+
+The work per model family lives in backend/speech/: Whisper on torch or CTranslate2 (whisper.py), wav2vec2, MMS
+and XLS-R (ctc.py); subtitles from segments in subtitles.py.
+"""
+
+from collections.abc import Iterator
+from typing import Any
+
+from backend import compute, dispatch, inputs, models
+from backend.catalog import ModelSpec, resolve_model
+from backend.errors import InputError
+from backend.languages import LANGUAGE_NAMES, find_language
+from backend.speech.ctc import transcribe_ctc, transcribe_mms, translate_xls_r
+from backend.speech.mms_languages import find_mms_language, mms_name
+from backend.speech.transcript import (  # noqa: F401  (the task's result types, re-exported for callers)
+    LanguageGuess,
+    Segment,
+    TranscriptionResult,
+    TranscriptionStep,
+    asr_pipeline,
+)
+from backend.speech.whisper import (
+    WHISPER_CHUNK_SECONDS,
+    stream_whisper_windows,
+    transcribe_whisper,
+    transcribe_whisper_ctranslate2,
+)
+
+TASKS = ("transcribe", "translate")  # "translate" means speech in another language -> English text
+TRANSLATING_FAMILIES = ("whisper", "xls_r_translation")  # the families that can translate
+
+
+@dispatch.task(files={"audio": "audio"})
+def transcribe(
+    audio: Any,
+    model: str | None = None,
+    language: str | None = None,
+    task: str = "transcribe",
+) -> TranscriptionResult:
+    """Turn speech into text; `language` None/""/"auto" detects it; task "translate" gives English (Whisper, XLS-R)."""
+    for step in stream_transcription(audio, model=model, language=language, task=task):
+        result = step.result
+    return result
+
+
+def stream_transcription(
+    audio: Any,
+    model: str | None = None,
+    language: str | None = None,
+    task: str = "transcribe",
+) -> Iterator[TranscriptionStep]:
+    """`transcribe`, yielding the text of each finished batch of 30 s windows of long audio (Whisper) before the
+    whole result; audio that fits one window, and the other models, give the whole result in one step. In Ray mode
+    the cluster computes the whole result (backend/dispatch.py), so there is one step."""
+    if dispatch.is_remote():
+        yield TranscriptionStep(result=transcribe(audio, model=model, language=language, task=task), done=1, total=1)
+        return
+    spec = resolve_model("transcribe", model)
+    code = speech_language(language, spec)
+    if task not in TASKS:
+        raise InputError("The task must be 'transcribe' or 'translate' (speech to English text).")
+    if spec.family not in TRANSLATING_FAMILIES and task == "translate":
+        raise InputError(f"{spec.label} cannot translate; choose a Whisper model or XLS-R 21-to-en, or the task "
+                         "'transcribe'.")
+    if spec.family == "xls_r_translation" and task != "translate":
+        raise InputError(f"{spec.label} only translates speech into English text; choose the task 'translate', or "
+                         "a Whisper or MMS model to transcribe.")
+    loaded = models.get(spec.id)
+    engine, precision = models.engine_of(loaded)
+    if spec.family == "xls_r_translation":
+        extractor = loaded.processor.feature_extractor
+        result = translate_xls_r(loaded, inputs.load_audio(audio, sampling_rate=extractor.sampling_rate), code)
+    elif spec.family == "mms":
+        result = transcribe_mms(loaded, audio, code)
+    else:
+        rate = loaded.processor.feature_extractor.sampling_rate
+        samples = inputs.load_audio(audio, sampling_rate=rate)
+        duration = len(samples) / rate
+        if engine == "torch" and spec.family == "whisper" and len(samples) > WHISPER_CHUNK_SECONDS * rate:
+            for step in stream_whisper_windows(asr_pipeline(loaded), spec, samples, duration, code, task):
+                step.result.engine, step.result.precision = engine, precision
+                yield step
+            return
+        with compute.model_work():
+            if engine == "ctranslate2":
+                result = transcribe_whisper_ctranslate2(loaded, spec, samples, duration, code, task)
+            elif spec.family == "whisper":
+                result = transcribe_whisper(asr_pipeline(loaded), spec, samples, duration, code, task)
+            else:
+                result = transcribe_ctc(asr_pipeline(loaded), spec, samples, duration)
+    result.engine, result.precision = engine, precision
+    yield TranscriptionStep(result=result, done=1, total=1)
+
+
+def speech_language(language: str | None, spec: ModelSpec) -> str | None:
+    """The language code asked for, or None to detect it."""
+    text = (language or "").strip()
+    if text.lower() in {"", "auto", "detect", "auto-detect"}:
+        return None
+    if spec.family == "mms":
+        code = find_mms_language(text, spec.languages)
+        if code is None:
+            raise InputError(f"{spec.label} does not know the language {text[:40]!r}. Leave it on auto-detect, or "
+                             "use an English name such as Swahili or an ISO 639-3 code such as swh.")
+        return code
+    code = find_language(text, spec.languages)
+    if code is None:
+        raise InputError(f"{spec.label} does not know the language {text[:40]!r}. Leave it on auto-detect, or use "
+                         "an English name such as French or a code such as fr.")
+    return code
+
+
+def language_name(code: str | None) -> str:
+    """A code's English name for people: "French" for "fr" (Whisper) and for "fra" (MMS); "unknown" for None."""
+    if not code:
+        return "unknown"
+    return LANGUAGE_NAMES.get(code) or mms_name(code)
