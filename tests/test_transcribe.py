@@ -66,7 +66,7 @@ def test_long_whisper_audio_has_segments_past_the_first_window(models_dir: Path,
 
 def test_whisper_windows_batched_equal_windows_one_by_one(models_dir: Path, speech_45s: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    import backend.tasks.transcribe as recognition
+    import backend.speech.whisper as recognition
 
     assert recognition.WHISPER_BATCH_SIZE > 1
     batched = transcribe(speech_45s, model="openai/whisper-base", language="en")
@@ -167,7 +167,7 @@ def test_mms_auto_detects_with_mms_lid_top_3(models_dir: Path, speech_3s: Path) 
 
 def test_xls_r_windows_batched_equal_windows_one_by_one(models_dir: Path, speech_45s: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    import backend.tasks.transcribe as recognition
+    import backend.speech.ctc as recognition
 
     batched = transcribe(speech_45s, model=XLS_R, task="translate")
     assert [(segment.start, segment.end) for segment in batched.segments] == [(0.0, 15.0), (15.0, 30.0), (30.0, 45.0)]
