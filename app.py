@@ -37,7 +37,7 @@ from demos import (
     translate,
 )
 from demos import models as models_tab
-from demos.common import spaces
+from demos.common import guard_events, spaces
 
 logger = logging.getLogger("app")
 
@@ -129,6 +129,7 @@ with gr.Blocks(title=TITLE, delete_cache=DELETE_CACHE) as demo:
     demo.load(open_linked_tab, outputs=[group_tabs, *(inner_tabs[group] for group in NESTED_GROUPS)],
               api_visibility="private", queue=False, show_progress="hidden")
 demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=1)
+guard_events(demo)  # any failure, in a handler or in gradio's processing around it, is our message with an id
 api.mcp_tools.free_text_menus(demo)  # menus that take typed values ("French") are plain strings for API clients
 
 
