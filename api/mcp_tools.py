@@ -11,6 +11,9 @@ adjusted here, none per task, so a tab added later gets them by having a public 
 - Results: the text content is the task's JSON result (the event's last output), then the image or audio the task
   made, then links to its files; gradio would send the Python repr of every output (`agent_content`).
 - The model catalog is the resource `catalog://models`; a full queue reads "busy" (`add_catalog_and_messages`).
+- Failures: the task's own messages pass as they are; anything else that fails in these steps, or a job that
+  failed without one of our messages, reads "Something went wrong on our side (request <id>)" with the id in the
+  log (`our_failures`, `server_fault`).
 """
 
 import base64

@@ -18,6 +18,8 @@ from typing import Annotated, Any
 import gradio as gr
 import soundfile
 from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
@@ -160,6 +162,16 @@ def router(blocks: gr.Blocks) -> APIRouter:
     return routes
 
 
+async def invalid_fields(request: Request, error: RequestValidationError) -> Response:
+    """A /v1 request whose fields do not parse: OpenAI's 400 in our words (FastAPI's own 422 for other routes)."""
+    if not request.url.path.startswith("/v1/"):
+        return await request_validation_exception_handler(request, error)
+    fields = sorted({str(item["loc"][-1]) for item in error.errors() if item.get("loc")})
+    return OpenAIError(400, f"These fields are missing or not of the right type: {', '.join(fields) or 'the body'}. "
+                            "Send the form fields OpenAI's audio API documents.",
+                       param=fields[0] if fields else None).response()
+
+
 def guarded(work: Any) -> Response:
     """Run a route's work; OpenAIErrors become their JSON responses, anything else our 500 with a logged id."""
     try:
@@ -272,7 +284,11 @@ def text_to_speech(loopback: Loopback, body: Any) -> Response:
     if response_format not in SPEECH_FORMATS:
         raise OpenAIError(400, f"response_format must be one of {', '.join(SPEECH_FORMATS)} here.",
                           param="response_format")
-    if float(body.get("speed") or 1.0) != 1.0:
+    try:
+        speed = float(body.get("speed") or 1.0)
+    except (TypeError, ValueError):
+        speed = None
+    if speed != 1.0:
         raise OpenAIError(400, "This server speaks at one speed: leave 'speed' at 1.0.", param="speed")
     model_id = catalog_id("synthesize_speech", str(body.get("model") or ""), SPEECH_ALIASES)
     voice = str(body.get("voice") or "")
