@@ -186,3 +186,20 @@ def test_an_input_gradio_cannot_read_is_the_callers_mistake(app_url: str, caplog
     assert match, events
     assert match.group(1) in caplog.text
     assert "/etc/hostname" not in events and "upstream Gradio app" not in events
+
+
+def test_a_model_that_cannot_be_had_is_a_503_on_v1(app_url: str, models_dir: Path) -> None:
+    whisper = "openai/whisper-base"
+    models.CACHE.unload(whisper)
+    folder = models_dir / whisper
+    hidden = folder.with_name(folder.name + ".hidden")
+    folder.rename(hidden)  # offline and not in MODELS_DIR
+    try:
+        with open(ASSETS / "audio" / "en.wav", "rb") as audio:
+            response = httpx.post(app_url + "v1/audio/transcriptions", files={"file": audio},
+                                  data={"model": whisper}, timeout=60)
+    finally:
+        hidden.rename(folder)
+    assert response.status_code == 503, response.text
+    error = response.json()["error"]
+    assert error["type"] == "server_error" and "not available offline" in error["message"]
