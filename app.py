@@ -37,7 +37,7 @@ from demos import (
     translate,
 )
 from demos import models as models_tab
-from demos.common import spaces
+from demos.common import guard_events, spaces
 
 logger = logging.getLogger("app")
 
@@ -59,31 +59,31 @@ LAUNCH_SETTINGS = {
     # Every public event is also an MCP tool (api/mcp_tools.py); APP_MCP=0 or --no-mcp turns it off.
     "mcp_server": os.environ.get("APP_MCP", "1").strip() != "0",
 }
-# Tabs grouped by what the user brings: (group, [(tab label, task name, the tab's Blocks)]). The task name is the
-# tab's id, so `?tab=<task>` in the URL opens that tab (e.g. /?tab=translate).
+# Tabs grouped by what the user brings: (group, [(tab label, task name, the function that builds the tab)]). The
+# task name is the tab's id, so `?tab=<task>` in the URL opens that tab (e.g. /?tab=translate).
 GROUPS = [
     ("Images", [
-        ("Image classification", "classify_image", classify_image.demo),
-        ("Object detection", "detect_objects", detect_objects.demo),
-        ("Segmentation", "segment_image", segment_image.demo),
-        ("Depth", "estimate_depth", estimate_depth.demo),
-        ("Captioning", "caption_image", caption_image.demo),
+        ("Image classification", "classify_image", classify_image.build),
+        ("Object detection", "detect_objects", detect_objects.build),
+        ("Segmentation", "segment_image", segment_image.build),
+        ("Depth", "estimate_depth", estimate_depth.build),
+        ("Captioning", "caption_image", caption_image.build),
     ]),
     ("Video", [
-        ("Video classification", "classify_video", classify_video.demo),
+        ("Video classification", "classify_video", classify_video.build),
     ]),
     ("Text", [
-        ("Translation", "translate", translate.demo),
-        ("Masked words", "fill_mask", fill_mask.demo),
+        ("Translation", "translate", translate.build),
+        ("Masked words", "fill_mask", fill_mask.build),
     ]),
     ("Documents", [
-        ("Document questions", "answer_document", answer_document.demo),
+        ("Document questions", "answer_document", answer_document.build),
     ]),
     ("Speech", [
-        ("Speech recognition", "transcribe", transcribe.demo),
-        ("Text to speech", "synthesize_speech", synthesize_speech.demo),
+        ("Speech recognition", "transcribe", transcribe.build),
+        ("Text to speech", "synthesize_speech", synthesize_speech.build),
     ]),
-    ("Models", [("Models", "models", models_tab.demo)]),
+    ("Models", [("Models", "models", models_tab.build)]),
 ]
 GROUP_OF_TAB = {tab_id: group for group, tabs in GROUPS for _, tab_id, _ in tabs}
 
@@ -118,17 +118,18 @@ with gr.Blocks(title=TITLE, delete_cache=DELETE_CACHE) as demo:
         for group, tabs in GROUPS:
             with gr.Tab(group, id=group):
                 if group not in NESTED_GROUPS:
-                    tabs[0][2].render()
+                    tabs[0][2]()
                     continue
                 with gr.Tabs() as inner_tabs[group]:
-                    for label, tab_id, tab in tabs:
+                    for label, tab_id, build in tabs:
                         with gr.Tab(label, id=tab_id):
-                            tab.render()
+                            build()  # the tab's blocks are made here, so reload mode gives them fresh ids
     demo.load(show_random_weights_notice, outputs=random_weights_notice, api_visibility="private", queue=False,
               show_progress="hidden")
     demo.load(open_linked_tab, outputs=[group_tabs, *(inner_tabs[group] for group in NESTED_GROUPS)],
               api_visibility="private", queue=False, show_progress="hidden")
 demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=1)
+guard_events(demo)  # any failure, in a handler or in gradio's processing around it, is our message with an id
 api.mcp_tools.free_text_menus(demo)  # menus that take typed values ("French") are plain strings for API clients
 
 

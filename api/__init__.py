@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import gradio as gr
+from fastapi.exceptions import RequestValidationError
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -59,4 +60,5 @@ def app_kwargs(blocks: gr.Blocks) -> dict[str, Any]:
     """FastAPI settings for `launch(app_kwargs=...)`: our routes, the key guard, the MCP fitting. New each launch
     (gradio wraps the lifespan in the dict it is given)."""
     return {"routes": openai_audio.router(blocks).routes, "middleware": [Middleware(ApiKeyGuard)],
-            "lifespan": fit_mcp_server}
+            "lifespan": fit_mcp_server,
+            "exception_handlers": {RequestValidationError: openai_audio.invalid_fields}}

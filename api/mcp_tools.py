@@ -11,15 +11,21 @@ adjusted here, none per task, so a tab added later gets them by having a public 
 - Results: the text content is the task's JSON result (the event's last output), then the image or audio the task
   made, then links to its files; gradio would send the Python repr of every output (`agent_content`).
 - The model catalog is the resource `catalog://models`; a full queue reads "busy" (`add_catalog_and_messages`).
+- Failures: the task's own messages pass as they are; anything else that fails in these steps, or a job that
+  failed without one of our messages, reads "Something went wrong on our side (request <id>)" with the id in the
+  log (`our_failures`, `server_fault`).
 """
 
 import base64
 import contextvars
+import functools
 import html
 import ipaddress
 import json
+import logging
 import mimetypes
 import os
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote, urlparse
 
@@ -28,15 +34,21 @@ from anyio.to_thread import run_sync
 from gradio import processing_utils
 from gradio.utils import get_upload_folder, is_in_or_equal
 from gradio_client import handle_file
-from gradio_client.utils import is_file_obj_with_meta
+from gradio_client.exceptions import AppError
+from gradio_client.utils import QueueError, is_file_obj_with_meta
 from mcp import types
 
 from backend import models
 from backend.catalog import CATALOG
+from demos.common import request_id, server_error_message
+
+logger = logging.getLogger(__name__)
 
 CATALOG_URI = "catalog://models"
 FILE_ROUTE = "/gradio_api/file="
 BUSY_MESSAGE = "The server is busy: its queue is full. Try again in a moment."
+# How gradio_client words a failure the app did not describe: replaced by our message, never shown.
+GRADIO_GENERIC_ERROR = "The upstream Gradio app"
 # The event whose tool is being called, set when gradio prepares the call and read when it formats the result
 # (both run in the one asyncio task of the call).
 CURRENT_EVENT: contextvars.ContextVar[Any] = contextvars.ContextVar("mcp_event", default=None)
@@ -56,7 +68,9 @@ def adapt(server: Any) -> None:
 
     def remember_event(name: str, arguments: dict[str, Any]) -> Any:
         """gradio's preparation of a call, remembering which event it calls."""
-        prepared = prepare(name, arguments)
+        if name not in server.tool_to_endpoint:
+            raise CallerMistake(f"There is no tool named {name[:100]!r} here; list the tools for their names.")
+        prepared = our_failures(prepare, name)(name, arguments)
         CURRENT_EVENT.set(prepared[3])  # (endpoint, args, headers, block_fn)
         return prepared
 
@@ -66,12 +80,21 @@ def adapt(server: Any) -> None:
         """Our content for a tool's outputs; gradio's for anything else."""
         event = CURRENT_EVENT.get()
         if event is None:
-            return gradio_content(data, root_url)
-        return agent_content(event, data, root_url)
+            return our_failures(gradio_content, "an MCP result")(data, root_url)
+        return our_failures(agent_content, f"the result of {event.api_name}")(event, data, root_url)
 
     async def all_outputs(job: Any) -> list[Any]:
         """The job's outputs as a list (gradio 6.31 wraps a multi-output tuple in a list of one)."""
-        result = await run_sync(job.result)
+        try:
+            result = await run_sync(job.result)
+        except AppError as error:
+            if error.message and not error.message.startswith(GRADIO_GENERIC_ERROR):
+                raise  # our message (demos/common.py): its text is what the agent reads
+            raise server_fault(error, "an MCP tool call") from error
+        except QueueError:
+            raise  # worded as BUSY_MESSAGE below
+        except Exception as error:
+            raise server_fault(error, "an MCP tool call") from error
         return list(result) if isinstance(result, tuple) else [result]
 
     def without_state(components: list[Any], data: list[Any]) -> list[Any]:
@@ -83,9 +106,37 @@ def adapt(server: Any) -> None:
     server._prepare_tool_call_args = remember_event
     server._execute_tool_without_progress = all_outputs
     server.pop_returned_state = without_state
-    server.convert_strings_to_filedata = lambda value, positions: to_file_inputs(server, value, positions)
+    server.convert_strings_to_filedata = our_failures(
+        lambda value, positions: to_file_inputs(server, value, positions), "an MCP tool's file inputs")
     server.postprocess_output_data = content
     add_catalog_and_messages(server.mcp_server)
+
+
+def server_fault(error: BaseException, where: str) -> RuntimeError:
+    """Our message for a failure outside the task (logged with a request id), for the agent to read."""
+    request = request_id()
+    logger.error("Request %s failed in %s", request, where, exc_info=error)
+    return RuntimeError(server_error_message(request))
+
+
+def our_failures(step: Callable[..., Any], where: str) -> Callable[..., Any]:
+    """`step` with any unexpected failure turned into our message (ValueErrors of ours pass: they are the
+    caller's mistakes, worded in this module)."""
+
+    @functools.wraps(step)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return step(*args, **kwargs)
+        except CallerMistake:
+            raise
+        except Exception as error:
+            raise server_fault(error, where) from error
+
+    return guarded
+
+
+class CallerMistake(ValueError):
+    """A tool call this module refuses, with a message that says what to change."""
 
 
 def to_file_inputs(server: Any, arguments: dict[str, Any], positions: list[list[str | int]]) -> dict[str, Any]:
@@ -105,13 +156,13 @@ def to_file_input(url: str, own_host: str) -> Any:
         return handle_file(processing_utils.save_base64_to_cache(url, get_upload_folder()))
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https"):
-        raise ValueError("Give a file as a URL: this app's own file URL (upload it with POST /gradio_api/upload, "
+        raise CallerMistake("Give a file as a URL: this app's own file URL (upload it with POST /gradio_api/upload, "
                          "then use <app>/gradio_api/file=<returned path>), a data: URI, or a public http(s) URL.")
     path = unquote(parsed.path)
     if FILE_ROUTE in path and is_own_host(parsed, own_host):
         local = os.path.realpath(path.split(FILE_ROUTE, 1)[1])
         if not is_in_or_equal(local, get_upload_folder()) or not os.path.isfile(local):
-            raise ValueError("That file URL names no file uploaded to this app; upload it again with "
+            raise CallerMistake("That file URL names no file uploaded to this app; upload it again with "
                              "POST /gradio_api/upload.")
         return handle_file(local)
     return handle_file(url)  # someone else's server: gradio downloads it through its SSRF guard

@@ -9,6 +9,7 @@ queue and "queue full" refusals as every other surface. Errors have OpenAI's sha
 
 import html
 import io
+import logging
 import tempfile
 import threading
 from pathlib import Path
@@ -17,6 +18,8 @@ from typing import Annotated, Any
 import gradio as gr
 import soundfile
 from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
@@ -28,6 +31,7 @@ from backend.languages import LANGUAGE_NAMES
 from backend.limits import MAX_AUDIO_BYTES
 from backend.speech.subtitles import to_srt, to_vtt
 from backend.speech.transcript import Segment
+from demos.common import request_id, server_error_message
 
 # OpenAI's model names, each served by the task's default model.
 TRANSCRIBE_ALIASES = ("whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe")
@@ -43,9 +47,15 @@ TRANSCRIPT_FORMATS = ("json", "text", "srt", "vtt", "verbose_json")
 SPEECH_FORMATS = {"wav": ("WAV", "PCM_16", "audio/wav"), "flac": ("FLAC", "PCM_16", "audio/flac"),
                   "mp3": ("MP3", "MPEG_LAYER_III", "audio/mpeg")}
 CHUNK_BYTES = 1024 * 1024  # uploads are copied in pieces this large, counting the size as they go
-# gr.Error titles set by demos.common.user_errors -> HTTP status and OpenAI error type.
+# gr.Error titles set by demos.common.user_errors -> HTTP status and OpenAI error type ("Error", the caller's
+# mistake, is 400; any other failure 500).
 ERROR_BY_TITLE = {"Model unavailable": (503, "server_error"), "Out of memory": (503, "server_error"),
                   "Server error": (500, "server_error"), "Busy": (429, "rate_limit_error")}
+
+
+# How gradio_client words a failure the app did not describe (show_error off): never shown, never a 400.
+GRADIO_GENERIC_ERROR = "The upstream Gradio app"
+logger = logging.getLogger(__name__)
 
 
 class OpenAIError(Exception):
@@ -82,8 +92,20 @@ class Loopback:
             raise OpenAIError(429, "The server is busy: its queue is full. Try again in a moment.",
                               "rate_limit_error", "rate_limit_exceeded") from error
         except AppError as error:
-            status, kind = ERROR_BY_TITLE.get(error.title, (400, "invalid_request_error"))
-            raise OpenAIError(status, unescape(error.message), kind) from error
+            raise from_app_error(error, api_name) from error
+
+
+def from_app_error(error: AppError, api_name: str) -> "OpenAIError":
+    """The OpenAIError for an event's failure: the caller's mistake only when our message says so ("Error")."""
+    if error.title in ERROR_BY_TITLE:
+        status, kind = ERROR_BY_TITLE[error.title]
+        return OpenAIError(status, unescape(error.message), kind)
+    if error.title == "Error" and error.message and not error.message.startswith(GRADIO_GENERIC_ERROR):
+        return OpenAIError(400, unescape(error.message))
+    # Not one of our messages (a fault outside any handler): ours instead, with an id in the log.
+    request = request_id()
+    logger.error("Request %s to %s failed: %s: %s", request, api_name, error.title, error.message)
+    return OpenAIError(500, server_error_message(request), "server_error")
 
 
 def unescape(message: str) -> str:
@@ -140,12 +162,26 @@ def router(blocks: gr.Blocks) -> APIRouter:
     return routes
 
 
+async def invalid_fields(request: Request, error: RequestValidationError) -> Response:
+    """A /v1 request whose fields do not parse: OpenAI's 400 in our words (FastAPI's own 422 for other routes)."""
+    if not request.url.path.startswith("/v1/"):
+        return await request_validation_exception_handler(request, error)
+    fields = sorted({str(item["loc"][-1]) for item in error.errors() if item.get("loc")})
+    return OpenAIError(400, f"These fields are missing or not of the right type: {', '.join(fields) or 'the body'}. "
+                            "Send the form fields OpenAI's audio API documents.",
+                       param=fields[0] if fields else None).response()
+
+
 def guarded(work: Any) -> Response:
-    """Run a route's work; OpenAIErrors become their JSON responses."""
+    """Run a route's work; OpenAIErrors become their JSON responses, anything else our 500 with a logged id."""
     try:
         return work()
     except OpenAIError as error:
         return error.response()
+    except Exception as error:
+        request = request_id()
+        logger.error("Request %s to an OpenAI route failed", request, exc_info=error)
+        return OpenAIError(500, server_error_message(request), "server_error").response()
 
 
 def catalog_id(task: str, model: str, aliases: tuple[str, ...]) -> str:
@@ -248,7 +284,11 @@ def text_to_speech(loopback: Loopback, body: Any) -> Response:
     if response_format not in SPEECH_FORMATS:
         raise OpenAIError(400, f"response_format must be one of {', '.join(SPEECH_FORMATS)} here.",
                           param="response_format")
-    if float(body.get("speed") or 1.0) != 1.0:
+    try:
+        speed = float(body.get("speed") or 1.0)
+    except (TypeError, ValueError):
+        speed = None
+    if speed != 1.0:
         raise OpenAIError(400, "This server speaks at one speed: leave 'speed' at 1.0.", param="speed")
     model_id = catalog_id("synthesize_speech", str(body.get("model") or ""), SPEECH_ALIASES)
     voice = str(body.get("voice") or "")

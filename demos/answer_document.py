@@ -70,7 +70,11 @@ def answer_document(
     return (found.image, boxes), describe(result), result
 
 
-with gr.Blocks() as demo:
+def build() -> None:
+    """The tab's components and events, made in the caller's Blocks (app.py calls it under a gr.Tab).
+
+    Nothing is made at import, so reload mode (`gradio app.py`) can rebuild the page with fresh block ids.
+    """
     gr.Markdown(f"Ask a question about an invoice, a form or a letter. PDFs: the first {DOCUMENT_PAGES_READ} pages "
                 "are read.")
     with gr.Row():
@@ -97,5 +101,7 @@ with gr.Blocks() as demo:
     )
     model.change(model_notes, inputs=model, outputs=notes, api_visibility="private", queue=False)
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # this tab alone
+    with gr.Blocks() as demo:
+        build()
     demo.launch()

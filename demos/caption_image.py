@@ -82,7 +82,11 @@ def follow_question(question: str, model: str) -> Any:
     return gr.skip()
 
 
-with gr.Blocks() as demo:
+def build() -> None:
+    """The tab's components and events, made in the caller's Blocks (app.py calls it under a gr.Tab).
+
+    Nothing is made at import, so reload mode (`gradio app.py`) can rebuild the page with fresh block ids.
+    """
     gr.Markdown("Get a one-sentence caption of a picture, or type a question about it for a short answer.")
     with gr.Row():
         with gr.Column():
@@ -110,5 +114,7 @@ with gr.Blocks() as demo:
     question.change(follow_question, inputs=[question, model], outputs=model, api_visibility="private", queue=False)
     model.change(notes_for, inputs=model, outputs=notes, api_visibility="private", queue=False)
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # this tab alone
+    with gr.Blocks() as demo:
+        build()
     demo.launch()

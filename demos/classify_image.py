@@ -73,7 +73,11 @@ def follow_labels(labels: str, model: str) -> Any:
     return gr.skip()
 
 
-with gr.Blocks() as demo:
+def build() -> None:
+    """The tab's components and events, made in the caller's Blocks (app.py calls it under a gr.Tab).
+
+    Nothing is made at import, so reload mode (`gradio app.py`) can rebuild the page with fresh block ids.
+    """
     gr.Markdown("Type your own labels to choose from (zero-shot: the model has never seen them as classes), or leave "
                 "them empty for the 1,000 ImageNet classes.")
     with gr.Row():
@@ -104,5 +108,7 @@ with gr.Blocks() as demo:
     labels.change(follow_labels, inputs=[labels, model], outputs=model, api_visibility="private", queue=False)
     model.change(model_notes, inputs=model, outputs=notes, api_visibility="private", queue=False)
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # this tab alone
+    with gr.Blocks() as demo:
+        build()
     demo.launch()

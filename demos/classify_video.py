@@ -73,7 +73,11 @@ def classify_video(
     return scores, frame_strip(result.images, result.sampled_frames), result.to_json()
 
 
-with gr.Blocks() as demo:
+def build() -> None:
+    """The tab's components and events, made in the caller's Blocks (app.py calls it under a gr.Tab).
+
+    Nothing is made at import, so reload mode (`gradio app.py`) can rebuild the page with fresh block ids.
+    """
     gr.Markdown("What is happening in the clip? The model looks at 16 frames spread over the whole video.")
     with gr.Row():
         with gr.Column():
@@ -99,5 +103,7 @@ with gr.Blocks() as demo:
     )
     model.change(model_notes, inputs=model, outputs=notes, api_visibility="private", queue=False)
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # this tab alone
+    with gr.Blocks() as demo:
+        build()
     demo.launch()

@@ -97,10 +97,68 @@ def user_error(error: Exception, name: str) -> gr.Error:
     if models.is_out_of_memory(error):  # during a forward pass: free what can be freed, keep serving
         models.free_device_memory(models.CACHE.device)
         return gr.Error(OUT_OF_MEMORY_MESSAGE, title="Out of memory", print_exception=False)
-    request_id = uuid.uuid4().hex[:8]
-    logger.error("Request %s failed in %s", request_id, name, exc_info=error)
-    return gr.Error(f"Something went wrong on our side (request {request_id}). Please try again; if it keeps "
-                    "happening, report this request id.", title="Server error", print_exception=False)
+    request = request_id()
+    logger.error("Request %s failed in %s", request, name, exc_info=error)
+    return gr.Error(server_error_message(request), title="Server error", print_exception=False)
+
+
+def request_id() -> str:
+    """A short id that ties a message a user sees to its entry in the log."""
+    return uuid.uuid4().hex[:8]
+
+
+def server_error_message(request: str) -> str:
+    """Our message for a fault on our side, naming the request id that is in the log."""
+    return (f"Something went wrong on our side (request {request}). Please try again; if it keeps happening, "
+            "report this request id.")
+
+
+def unreadable_input(error: Exception, name: str) -> gr.Error:
+    """The gr.Error for a request gradio could not turn into the handler's inputs (logged with a request id)."""
+    request = request_id()
+    logger.warning("Request %s to %s had an input that could not be read", request, name, exc_info=error)
+    return gr.Error(f"One of the inputs could not be read (request {request}). Send each value in the type the "
+                    "API lists, and each file as an upload to this app or a public URL.", print_exception=False)
+
+
+def event_name(blocks: gr.Blocks, block_fn: Any) -> str:
+    """An event's API name (or its handler's name), for the log."""
+    block_fn = blocks.fns[block_fn] if isinstance(block_fn, int) else block_fn
+    return str(block_fn.api_name or block_fn.name)
+
+
+def guard_events(blocks: gr.Blocks) -> None:
+    """Make every failure of an event our message with a request id, wherever it happens.
+
+    `user_errors` covers the handlers. gradio's own work around them (reading inputs into the handler's types,
+    turning outputs into files and JSON, streaming audio) raises outside any handler, and with show_error off its
+    clients then see gradio's generic sentence ("The upstream Gradio app has raised an exception ..."), which
+    /v1 took for a client mistake. An input gradio cannot read (a wrong type, a path it was not given) is the
+    caller's mistake ("Error", 400 on /v1); any other failure is ours ("Server error", 500 on /v1).
+    """
+    preprocess, process = blocks.preprocess_data, blocks.process_api
+
+    async def preprocess_data(block_fn: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await preprocess(block_fn, *args, **kwargs)
+        except gr.Error:
+            raise
+        except (ValueError, TypeError) as error:  # a malformed or unknown value (pydantic, gradio's path checks)
+            if isinstance(error.__cause__, InputError):  # our own check, in a component's preprocess
+                raise user_error(error.__cause__, event_name(blocks, block_fn)) from error
+            raise unreadable_input(error, event_name(blocks, block_fn)) from error
+
+    async def process_api(block_fn: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await process(block_fn, *args, **kwargs)
+        except gr.Error:
+            raise
+        except Exception as error:
+            raise user_error(error, event_name(blocks, block_fn)) from error
+
+    # Instance attributes: gradio calls both through `self`, from its queue, its HTTP routes and its MCP server.
+    blocks.preprocess_data = preprocess_data  # type: ignore[method-assign]
+    blocks.process_api = process_api  # type: ignore[method-assign]
 
 
 def model_handler(handler: Handler) -> Handler:

@@ -148,7 +148,11 @@ def follow_queries(queries: str, model: str) -> Any:
     return gr.skip()
 
 
-with gr.Blocks() as demo:
+def build() -> None:
+    """The tab's components and events, made in the caller's Blocks (app.py calls it under a gr.Tab).
+
+    Nothing is made at import, so reload mode (`gradio app.py`) can rebuild the page with fresh block ids.
+    """
     gr.Markdown("Leave the queries empty to find the 80 everyday COCO classes, or describe what to look for.")
     with gr.Row():
         with gr.Column():
@@ -187,5 +191,7 @@ with gr.Blocks() as demo:
     model.change(model_notes, inputs=model, outputs=notes, api_visibility="private", queue=False)
     model.change(default_threshold, inputs=model, outputs=threshold, api_visibility="private", queue=False)
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # this tab alone
+    with gr.Blocks() as demo:
+        build()
     demo.launch()

@@ -80,7 +80,11 @@ def recolor(last_run: dict[str, Any] | None, colormap: str) -> Any:
     return inputs.load_image(last_run["image"]), task.colorize(depth, colormap, near_is_large=not last_run["metric"])
 
 
-with gr.Blocks() as demo:
+def build() -> None:
+    """The tab's components and events, made in the caller's Blocks (app.py calls it under a gr.Tab).
+
+    Nothing is made at import, so reload mode (`gradio app.py`) can rebuild the page with fresh block ids.
+    """
     gr.Markdown("How far is each pixel? Metric models answer in metres; relative models only say what is nearer.")
     with gr.Row():
         with gr.Column():
@@ -111,5 +115,7 @@ with gr.Blocks() as demo:
     colormap.change(recolor, inputs=[last_run, colormap], outputs=comparison, api_visibility="private")
     model.change(model_notes, inputs=model, outputs=notes, api_visibility="private", queue=False)
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # this tab alone
+    with gr.Blocks() as demo:
+        build()
     demo.launch()

@@ -87,7 +87,11 @@ def follow_model(model_id: str) -> Any:
     return gr.update(choices=language_choices(model_id), value=AUTO, visible=bool(spec.languages))
 
 
-with gr.Blocks() as demo:
+def build() -> None:
+    """The tab's components and events, made in the caller's Blocks (app.py calls it under a gr.Tab).
+
+    Nothing is made at import, so reload mode (`gradio app.py`) can rebuild the page with fresh block ids.
+    """
     gr.Markdown("Write a sentence with `<mask>` where a word is missing: the model suggests the five likeliest "
                 "words. XLM-RoBERTa knows 100 languages.")
     with gr.Row():
@@ -118,5 +122,7 @@ with gr.Blocks() as demo:
     model.change(follow_model, inputs=model, outputs=language, api_visibility="private", queue=False)
     model.change(model_notes, inputs=model, outputs=notes, api_visibility="private", queue=False)
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # this tab alone
+    with gr.Blocks() as demo:
+        build()
     demo.launch()

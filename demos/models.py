@@ -7,6 +7,7 @@ the replica) and the buttons act on the replica the model's requests go to.
 from typing import Any
 
 import gradio as gr
+from gradio.context import get_blocks_context
 
 from backend import dispatch, models
 from backend.catalog import CATALOG, find_model
@@ -81,7 +82,11 @@ def unload(model_id: str) -> tuple[str, list[list[Any]]]:
     return refresh()
 
 
-with gr.Blocks() as demo:
+def build() -> None:
+    """The tab's components and events, made in the caller's Blocks (app.py calls it under a gr.Tab).
+
+    Nothing is made at import, so reload mode (`gradio app.py`) can rebuild the page with fresh block ids.
+    """
     status_line = gr.Markdown(summary())
     table = gr.Dataframe(value=catalog_rows(), headers=TABLE_HEADERS, interactive=False, wrap=True)
     with gr.Row():
@@ -95,8 +100,11 @@ with gr.Blocks() as demo:
     load_button.click(load, inputs=chosen, outputs=[status_line, table], api_visibility="private",
                       concurrency_id=MODEL_QUEUE)
     unload_button.click(unload, inputs=chosen, outputs=[status_line, table], api_visibility="private")
-    gr.on([refresh_button.click, timer.tick, demo.load], refresh, outputs=[status_line, table],
+    page = get_blocks_context().root_block  # the Blocks this tab is built into: refresh on page load
+    gr.on([refresh_button.click, timer.tick, page.load], refresh, outputs=[status_line, table],
           api_visibility="private", queue=False, show_progress="hidden")
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # this tab alone
+    with gr.Blocks() as demo:
+        build()
     demo.launch()

@@ -125,7 +125,11 @@ def pick_row(last_run: dict[str, Any] | None, opacity: float, event: gr.SelectDa
     return gr.update(value=label), render(last_run, opacity, label)
 
 
-with gr.Blocks() as demo:
+def build() -> None:
+    """The tab's components and events, made in the caller's Blocks (app.py calls it under a gr.Tab).
+
+    Nothing is made at import, so reload mode (`gradio app.py`) can rebuild the page with fresh block ids.
+    """
     gr.Markdown("Which class is each pixel? ADE20k models know 150 everyday classes, the Cityscapes model 19 street "
                 "classes. Click a row of the table to highlight its class.")
     with gr.Row():
@@ -160,5 +164,7 @@ with gr.Blocks() as demo:
     table.select(pick_row, inputs=[last_run, opacity], outputs=[highlight, overlay], api_visibility="private")
     model.change(model_notes, inputs=model, outputs=notes, api_visibility="private", queue=False)
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # this tab alone
+    with gr.Blocks() as demo:
+        build()
     demo.launch()

@@ -92,7 +92,11 @@ def follow_model(model_id: str) -> Any:
     return gr.update(choices=voice_choices(model_id), value=spec.default_voice, visible=bool(spec.voices))
 
 
-with gr.Blocks() as demo:
+def build() -> None:
+    """The tab's components and events, made in the caller's Blocks (app.py calls it under a gr.Tab).
+
+    Nothing is made at import, so reload mode (`gradio app.py`) can rebuild the page with fresh block ids.
+    """
     gr.Markdown("Type text and hear it. Bark is expressive and multilingual but slow on a CPU; MMS-TTS is fast.")
     with gr.Row():
         with gr.Column():
@@ -125,5 +129,7 @@ with gr.Blocks() as demo:
     model.change(follow_model, inputs=model, outputs=voice, api_visibility="private", queue=False)
     model.change(model_notes, inputs=model, outputs=notes, api_visibility="private", queue=False)
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # this tab alone
+    with gr.Blocks() as demo:
+        build()
     demo.launch()

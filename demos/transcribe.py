@@ -105,7 +105,11 @@ def follow_model(model_id: str) -> tuple[Any, Any]:
             gr.update(value=task, visible=tasks))
 
 
-with gr.Blocks() as demo:
+def build() -> None:
+    """The tab's components and events, made in the caller's Blocks (app.py calls it under a gr.Tab).
+
+    Nothing is made at import, so reload mode (`gradio app.py`) can rebuild the page with fresh block ids.
+    """
     gr.Markdown("Record or upload speech. Whisper knows 99 languages and can translate what it hears into English; "
                 "MMS-1b-all knows 1,100+ languages (search the language menu by name or code); XLS-R 21-to-en "
                 "translates 21 languages into English.")
@@ -140,5 +144,7 @@ with gr.Blocks() as demo:
     model.change(follow_model, inputs=model, outputs=[language, task_choice], api_visibility="private", queue=False)
     model.change(model_notes, inputs=model, outputs=notes, api_visibility="private", queue=False)
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # this tab alone
+    with gr.Blocks() as demo:
+        build()
     demo.launch()

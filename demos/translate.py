@@ -62,7 +62,11 @@ def swap(source: str, target: str, text: str, translation: str) -> tuple[str, st
     return target, source, (translation or text), (text if translation else translation)
 
 
-with gr.Blocks() as demo:
+def build() -> None:
+    """The tab's components and events, made in the caller's Blocks (app.py calls it under a gr.Tab).
+
+    Nothing is made at import, so reload mode (`gradio app.py`) can rebuild the page with fresh block ids.
+    """
     gr.Markdown("Translate between any two of 100 languages. Long texts are translated paragraph by paragraph.")
     with gr.Row():
         source = gr.Dropdown(choices=LANGUAGE_CHOICES, value="en", label="From", filterable=True,
@@ -96,5 +100,7 @@ with gr.Blocks() as demo:
                       api_visibility="private", queue=False)
     model.change(model_notes, inputs=model, outputs=notes, api_visibility="private", queue=False)
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # this tab alone
+    with gr.Blocks() as demo:
+        build()
     demo.launch()

@@ -1,6 +1,8 @@
 """`python app.py` as a user runs it: flags, a served page, and every tab in its config."""
 
 import json
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -99,4 +101,55 @@ def test_no_mcp_turns_the_mcp_server_off(models_dir: Path) -> None:
             raise AssertionError("the server did not answer")
     finally:
         server.terminate()
+        server.wait(timeout=30)
+
+
+def wait_for_log(log: Path, first: str, then: str, seconds: float = 180) -> str:
+    """The log once `then` appears after the last `first` in it (fails after `seconds`)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        content = log.read_text(errors="replace")
+        if first in content and then in content.rsplit(first, 1)[1]:
+            return content
+        time.sleep(0.5)
+    raise AssertionError(f"{then!r} did not follow {first!r} in the log:\n{log.read_text(errors='replace')}")
+
+
+def test_reload_mode_starts_and_reloads_an_edited_tab(models_dir: Path, tmp_path: Path) -> None:
+    """`gradio app.py` (reload mode, as the README offers) starts, reloads when a demos/ file changes, and answers."""
+    from gradio_client import Client
+
+    port = free_port()
+    log = tmp_path / "reload.log"
+    gradio_cli = [sys.executable, "-c", "import sys; from gradio.cli import cli; sys.argv[0] = 'gradio'; cli()"]
+    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "MODELS_DIR": str(models_dir), "APP_MCP": "0"}
+    with open(log, "wb") as output:
+        # Its own process group: the reloader runs app.py in a child process, stopped with it below.
+        server = subprocess.Popen([*gradio_cli, "app.py"], cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
+                                  start_new_session=True)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        for _ in range(360):  # up to 3 minutes for start-up on a busy machine
+            try:
+                urllib.request.urlopen(url + "config", timeout=2).close()
+                break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            raise AssertionError(f"the server did not answer:\n{log.read_text(errors='replace')}")
+        tab_file = ROOT / "demos" / "fill_mask.py"
+        # Touch the tab's file until the watcher sees it (its first scan, which records the times, may come later).
+        deadline = time.monotonic() + 120
+        while "Changes detected in" not in log.read_text(errors="replace") and time.monotonic() < deadline:
+            os.utime(tab_file)
+            time.sleep(1)
+        content = wait_for_log(log, "Changes detected in", "app: Starting on")  # app.py ran again, new modules
+        assert f"Changes detected in: {tab_file}" in content
+        assert "DuplicateBlockError" not in content and "Reloading app failed" not in content, content
+        client = Client(url, verbose=False)
+        _, result = client.predict(text="Paris is the <mask> of France.", api_name="/fill_mask")
+        assert result["model"] == "FacebookAI/xlm-roberta-base"
+        assert "Traceback" not in log.read_text(errors="replace")
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)

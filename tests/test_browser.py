@@ -225,3 +225,30 @@ def test_captioning_sends_a_question_to_the_question_model(page, app_url: str) -
     panel.get_by_role("button", name="Caption", exact=True).click()
     panel.get_by_text("microsoft/git-base-vqav2").first.wait_for(timeout=TIMEOUT_MS)
     assert page.locator(".toast-body.error").count() == 0
+
+
+def test_a_fault_after_the_task_shows_our_message_with_a_request_id(page, app_url: str,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import re
+
+    import app
+
+    event = next(fn for fn in app.demo.fns.values() if fn.api_name == "synthesize_speech")
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("deliberate fault /internal/path")
+
+    # gradio's processing of the JSON result, after the task returned (tests/test_faults.py covers the API surfaces).
+    monkeypatch.setattr(type(event.outputs[-1]), "postprocess", broken)
+    page.goto(f"{app_url}?tab=synthesize_speech")  # a fresh page: no message left from an earlier test
+    page.get_by_role("tab", name="Text to speech", exact=True).wait_for(timeout=TIMEOUT_MS)
+    panel = open_tab(page, "Speech", "Text to speech")
+    panel.locator("table[role=grid] tbody tr, button.gallery-item").first.click()
+    page.wait_for_timeout(1500)
+    panel.get_by_role("button", name="Speak", exact=True).click()
+    toast = page.locator(".toast-body.error").first
+    toast.wait_for(timeout=TIMEOUT_MS)
+    page.screenshot(path=str(SCREENSHOTS / "server_fault.png"))
+    text = toast.inner_text()
+    assert re.search(r"Something went wrong on our side \(request [0-9a-f]{8}\)", text), text
+    assert "upstream Gradio app" not in text and "/internal/path" not in text

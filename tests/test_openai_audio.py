@@ -124,6 +124,21 @@ def test_bad_input_is_a_400_with_our_message(sdk: openai.OpenAI, tmp_path: Path)
         sdk.audio.speech.create(model="tts-1", input="Hi.", voice="alloy", response_format="aac")
 
 
+def test_fields_of_the_wrong_type_are_a_400_in_our_words(app_url: str) -> None:
+    import httpx
+
+    with open(SPEECH, "rb") as audio:
+        response = httpx.post(app_url + "v1/audio/transcriptions", files={"file": audio},
+                              data={"model": WHISPER, "temperature": "warm"}, timeout=60)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["type"] == "invalid_request_error" and error["param"] == "temperature"
+    assert error["message"].startswith("These fields are missing or not of the right type: temperature.")
+    response = httpx.post(app_url + "v1/audio/speech", json={"model": "tts-1", "input": "Hi.", "speed": "fast"},
+                          timeout=60)
+    assert response.status_code == 400 and response.json()["error"]["param"] == "speed", response.text
+
+
 def test_an_oversized_file_is_a_413(sdk: openai.OpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(openai_audio, "MAX_AUDIO_BYTES", SPEECH.stat().st_size - 1)
     with pytest.raises(openai.APIStatusError) as raised:

@@ -393,3 +393,66 @@ def test_actor_runtime_env_is_merged_over_the_application_one_as_ray_does() -> N
     assert merged["env_vars"]["MALLOC_ARENA_MAX"] == "1"  # the application's setting stays
     assert merged["working_dir"] == "."
     assert run.merged_runtime_env({"working_dir": "a"}, {}) == {"working_dir": "a"}
+
+
+def test_a_replica_no_node_can_hold_is_named_on_every_surface(cluster: Any, client: Client, app_url: str,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """serve_config.yaml's Bark application asks for a GPU; on this CPU-only cluster a request for Bark says so."""
+    import httpx
+    from gradio_client.exceptions import AppError
+    from ray import serve
+
+    from backend.serving import config, run
+    from tests.clients import call_tool
+
+    run.deploy(config.load_config(config.DEFAULT_CONFIG), only=["bark"])  # min_replicas 0: RUNNING, never placed
+    # Were the request to wait for a replica, it would end in the timeout's message instead of ours.
+    monkeypatch.setattr(cluster, "timeout_s", 30)  # seconds
+    expected = re.compile(r"The model server 'bark' cannot start on this cluster: each of its replicas asks for "
+                          r"4 CPUs and 1 GPU, and no node has a GPU\.")
+    try:
+        with pytest.raises(ServiceUnavailableError, match=expected) as raised:
+            synthesize_speech.synthesize_speech("Hello.", model="suno/bark")
+        assert_clean(str(raised.value))
+        with pytest.raises(AppError, match=expected) as shown:  # the HTTP API (and the UI: the same gr.Error)
+            client.predict(text="Hello.", model="suno/bark", api_name="/synthesize_speech")
+        assert shown.value.title == "Model unavailable"
+        result = call_tool(app_url, "synthesize_speech", {"text": "Hello.", "model": "suno/bark"})
+        assert result.isError and expected.search(result.content[0].text), result.content
+        response = httpx.post(app_url + "v1/audio/speech", json={"model": "suno/bark", "input": "Hello."}, timeout=60)
+        assert response.status_code == 503, response.text
+        assert expected.search(response.json()["error"]["message"])
+        # The GPU-free config places the same application on this cluster.
+        cpu_config = config.load_config(ROOT / "serve_config.cpu.yaml")
+        bark = next(entry for entry in cpu_config["applications"] if entry["name"] == "bark")
+        assert bark["deployments"][0]["ray_actor_options"]["num_gpus"] == 0
+        cluster.placement._verdicts.clear()  # the cluster changed: do not wait CHECK_TTL_S for the next check
+        run.deploy(cpu_config, only=["bark"])
+        assert cluster.placement.problem("bark") is None
+    finally:
+        serve.delete("bark")  # test_undeployed_application_is_named expects Bark not deployed
+
+
+def test_cpu_config_is_the_gpu_config_without_gpus() -> None:
+    """serve_config.cpu.yaml passes Serve's schema and differs from serve_config.yaml only in num_gpus (all 0)."""
+    from ray.serve.schema import ServeDeploySchema
+
+    from backend.serving import config
+
+    gpu = config.load_config(config.DEFAULT_CONFIG)
+    cpu = config.load_config(ROOT / "serve_config.cpu.yaml")
+    ServeDeploySchema.model_validate(cpu)
+    for entry in gpu["applications"]:
+        entry["deployments"][0]["ray_actor_options"]["num_gpus"] = 0
+    assert cpu == gpu
+
+
+def test_placement_shortfall_in_words() -> None:
+    from backend.serving.placement import describe, shortfall
+
+    assert shortfall({"CPU": 4.0, "GPU": 1.0}, [{"CPU": 8.0}]) == "no node has a GPU"
+    assert shortfall({"CPU": 16.0}, [{"CPU": 8.0}, {"CPU": 6.0}]) == "the largest node has 8 CPUs"
+    assert shortfall({"CPU": 4.0, "GPU": 1.0}, [{"CPU": 8.0}, {"CPU": 1.0, "GPU": 1.0}]) == (
+        "no single node has all of them at once")
+    assert shortfall({"CPU": 4.0, "GPU": 1.0}, [{"CPU": 8.0, "GPU": 2.0}]) is None
+    assert describe({"GPU": 1.0, "CPU": 4.0}) == "4 CPUs and 1 GPU"

@@ -24,7 +24,7 @@ from ray.serve.exceptions import (
 
 from backend import dispatch
 from backend.errors import BusyError, ServiceUnavailableError
-from backend.serving import config, registry
+from backend.serving import config, placement, registry
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +43,7 @@ class RayRemote:
         self.routes = routes  # catalog model id -> application name
         self.timeout_s = timeout_s
         self._status: tuple[float, list[dict[str, Any]]] = (0.0, [])
+        self.placement = placement.PlacementCheck()  # whether each application's replicas can start at all
 
     def call(self, task: str, model_id: str, arguments: dict[str, Any]) -> Any:
         """The task's result from a replica serving `model_id`, with one retry if that replica died."""
@@ -74,6 +75,9 @@ class RayRemote:
         if app_name is None:
             raise ServiceUnavailableError("No model server is configured for this model; the admin must add it to "
                                           "the Serve config.")
+        problem = self.placement.problem(app_name)
+        if problem:  # e.g. a replica that asks for a GPU on a CPU-only cluster: it would wait the whole timeout
+            raise ServiceUnavailableError(problem)
         for attempt in (1, 2):
             response = self._handle(app_name).options(multiplexed_model_id=model_id, method_name=method).remote(*args)
             try:
