@@ -88,7 +88,10 @@ def embed_box(model: Any, image_feats: torch.Tensor, feature_map: torch.Tensor, 
     ious = box_iou(box.to(predicted.dtype), predicted)[0][0]
     if torch.all(ious == 0):
         ious = generalized_box_iou(box.to(predicted.dtype), predicted)[0]
-    candidates = (ious >= ious.max() * CANDIDATE_SHARE).nonzero().squeeze(1)
+    ious = torch.nan_to_num(ious, nan=-1.0)  # zero-area predictions (untrained heads) give 0/0
+    best_overlap = ious.max()
+    # Within CANDIDATE_SHARE of the best; below the best too when generalized IoUs are all negative.
+    candidates = (ious >= best_overlap - (1 - CANDIDATE_SHARE) * best_overlap.abs()).nonzero().squeeze(1)
     if by_objectness:
         objectness = model.objectness_predictor(image_feats)[0]  # (patches,)
         best = candidates[torch.argmax(objectness[candidates])]
