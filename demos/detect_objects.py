@@ -99,7 +99,7 @@ def detect_objects(
     query_image: Any = None,
     query_box: str = "",
     progress: gr.Progress = gr.Progress(track_tqdm=True),  # noqa: B008 - gradio's documented idiom
-) -> tuple[Any, Any, dict[str, Any], dict[str, Any]]:
+) -> tuple[Any, list[list[Any]], dict[str, Any], dict[str, Any]]:
     """Find objects in an image and their boxes: with empty queries the 80 COCO classes (DETR), with text queries
     whatever they describe, with a query image (or a box on the image) things that look like it (open-vocabulary
     OWL-ViT / OWLv2). Boxes are in pixels of the input image. A local file is sent by POSTing it to
@@ -126,8 +126,13 @@ def detect_objects(
                               query_image=query_image, query_box=query_box or None).to_json()
     result = {**run, "detections": shown(run["detections"], threshold)}
     annotated, rows = render(picture, result["detections"])
-    table = gr.Dataframe(value=rows, label=TABLE_LABELS[run["score_kind"]])
-    return annotated, table, {"image": image, **run}, result
+    return annotated, rows, {"image": image, **run}, result
+
+
+def label_table(last_run: dict[str, Any] | None) -> Any:
+    """Name what the table's scores are: confidence, or similarity when found by example (a private step)."""
+    kind = (last_run or {}).get("score_kind", "confidence")
+    return gr.Dataframe(label=TABLE_LABELS.get(kind, TABLE_LABELS["confidence"]))
 
 
 @user_errors
@@ -211,7 +216,7 @@ with gr.Blocks() as demo:
             # JPEG: gradio's default WebP costs 27 ms for 640x480 and 150 ms for 1600x1200, JPEG 1 ms and 5 ms.
             annotated = gr.Image(label="Detections", type="pil", format="jpeg", interactive=False,
                                  elem_id="detect-image")
-            table = gr.Dataframe(headers=TABLE_HEADERS, label="Boxes (pixels; select a row to show its box alone)",
+            table = gr.Dataframe(headers=TABLE_HEADERS, label=TABLE_LABELS["confidence"],
                                  interactive=False, elem_id="detect-boxes")
             result = gr.JSON(label="Result (JSON)", open=False)
     last_run = gr.State(None)
@@ -226,7 +231,7 @@ with gr.Blocks() as demo:
         api_name="detect_objects",
         concurrency_id=MODEL_QUEUE,
         concurrency_limit=MODEL_CONCURRENCY,
-    )
+    ).then(label_table, inputs=last_run, outputs=table, api_visibility="private", queue=False, show_progress="hidden")
     table.select(highlight_row, inputs=[last_run, threshold], outputs=annotated, api_visibility="private")
     threshold.release(refilter, inputs=[last_run, threshold], outputs=[annotated, table, result],
                       api_visibility="private")
