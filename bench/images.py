@@ -30,13 +30,14 @@ def photo() -> Image.Image:
 
 def images() -> dict[str, Any]:
     """The three figures: each alternative's seconds (median, min, max) in turns with its baseline."""
+    import os
     import tempfile
 
     from backend.tasks import compare_models, detect_objects, estimate_depth
     from demos import estimate_depth as depth_tab
 
     picture = photo()
-    path = tempfile.NamedTemporaryFile(suffix=".png", delete=False).name
+    path = os.path.join(tempfile.mkdtemp(prefix="bench-images-"), "photo.png")
     picture.save(path)
     results: dict[str, Any] = {}
     without, with_3d = interleaved(lambda: depth_tab.estimate_depth(path, model=DEPTH_MODEL, view_3d=False),

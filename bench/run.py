@@ -32,7 +32,7 @@ import torch  # noqa: E402
 
 from backend import models  # noqa: E402
 from backend.speech import whisper  # noqa: E402
-from bench import allocator, calls, engines, fresh_process, images, real_size, serving, streaming, system, vision_http  # noqa: E402,E501
+from bench import allocator, calls, engines, fresh_process, images, real_size, serving, streaming, system, vision_http  # noqa: E402
 from bench.timing import Figure, interleaved, timed  # noqa: E402
 
 RUNS = 3  # timed runs per figure

@@ -144,7 +144,8 @@ def follow_task(task_name: str) -> tuple[Any, ...]:
     """The inputs, models and options a task takes, when the task changes."""
     kind = comparing.TASK_FUNCTIONS[task_name][1]
     ids = [spec.id for spec in models_for(task_name)]
-    return (gr.update(visible=kind == "image"), gr.update(visible=kind == "text", value=EXAMPLE_TEXT.get(task_name, "")),
+    return (gr.update(visible=kind == "image"),
+            gr.update(visible=kind == "text", value=EXAMPLE_TEXT.get(task_name, "")),
             gr.update(visible=kind == "audio"), gr.update(choices=ids, value=ids[:2]), ", ".join(ids[:2]),
             gr.update(value=OPTION_EXAMPLES[task_name], placeholder=OPTION_EXAMPLES[task_name] or "{}"))
 

@@ -129,7 +129,8 @@ def measure(last_run: dict[str, Any] | None, previous: list[int] | None,
         return (f"Pixel ({x}, {y}): relative depth **{value:.3g}** (larger is nearer; no unit, so no distances). "
                 "A metric model (GLPN NYUv2) gives metres."), [x, y]
     text = f"Pixel ({x}, {y}): **{value:.2f} m** from the camera (along its axis)."
-    if previous and tuple(previous) != (x, y) and all(0 <= p < s for p, s in zip(previous, (width, height))):
+    on_map = previous and all(0 <= p < s for p, s in zip(previous, (width, height), strict=True))
+    if on_map and tuple(previous) != (x, y):
         here = point_cloud.point_at(depth, x, y)
         there = point_cloud.point_at(depth, *previous)
         distance = float(np.linalg.norm(here - there))

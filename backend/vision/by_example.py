@@ -54,7 +54,7 @@ def detect_by_example(loaded: models.LoadedModel, picture: Image.Image, query: I
         target_sizes=torch.tensor([[picture.height, picture.width]]))
     if not result:  # transformers skips an image whose every score is zero
         return torch.zeros(0), torch.zeros(0, 4)
-    return result[0]["scores"], result[0]["boxes"]
+    return result[0]["scores"].float().cpu(), result[0]["boxes"].float().cpu()
 
 
 class _Outputs:
@@ -85,9 +85,10 @@ def embed_box(model: Any, image_feats: torch.Tensor, feature_map: torch.Tensor, 
     image's average (OWL-ViT)."""
     class_embeds = model.class_predictor(image_feats)[1][0]  # (patches, hidden)
     predicted = center_to_corners_format(model.box_predictor(image_feats, feature_map)[0])  # (patches, 4)
-    ious = box_iou(box.to(predicted.dtype), predicted)[0][0]
+    box = box.to(predicted.device, predicted.dtype)
+    ious = box_iou(box, predicted)[0][0]
     if torch.all(ious == 0):
-        ious = generalized_box_iou(box.to(predicted.dtype), predicted)[0]
+        ious = generalized_box_iou(box, predicted)[0]
     ious = torch.nan_to_num(ious, nan=-1.0)  # zero-area predictions (untrained heads) give 0/0
     best_overlap = ious.max()
     # Within CANDIDATE_SHARE of the best; below the best too when generalized IoUs are all negative.
