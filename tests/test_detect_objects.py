@@ -130,6 +130,7 @@ def owl_with_boxes(models_dir: Path):
 
     def load(model_id: str) -> models.LoadedModel:
         loaded = models.get(model_id)
+        loaded.memo.pop("query_embeddings", None)  # embeddings made with the untouched head do not count
         for parameter in loaded.model.box_head.dense2.parameters():
             saved.append((parameter, parameter.detach().clone()))
             with torch.no_grad():
@@ -140,6 +141,9 @@ def owl_with_boxes(models_dir: Path):
     with torch.no_grad():
         for parameter, value in saved:
             parameter.copy_(value)
+    for model_id in OWL_MODELS:
+        if models.CACHE.is_loaded(model_id):
+            models.get(model_id).memo.pop("query_embeddings", None)
 
 
 def transformers_image_guided(loaded: models.LoadedModel, target: Image.Image, query: Image.Image) -> dict:
@@ -177,6 +181,16 @@ def test_a_query_image_matches_transformers_image_guided_detection(owl_with_boxe
     assert result.detections[0].score == pytest.approx(1.0, abs=1e-4)  # rescaled: the best box is 1.0
     assert_same_detections(result.detections, transformers_image_guided(loaded, target, query))
     check_detections(result.to_json(), {"like the example"})
+    passes = []
+    embedder = loaded.model.image_embedder
+    loaded.model.image_embedder = lambda **kw: passes.append(kw["pixel_values"].shape[0]) or embedder(**kw)
+    try:  # the same example again: its embedding is remembered, only the photo goes through the vision model
+        again = detect_objects(photo, model=model_id, threshold=0.0, query_image=query.copy())
+    finally:
+        del loaded.model.image_embedder
+    assert passes == [1]  # (the photo alone, not batched with the query: the last bits of the scores may differ)
+    assert_same_detections(again.detections, {"scores": [item.score for item in result.detections],
+                                              "boxes": [item.box for item in result.detections]})
 
 
 def square_image(tmp_path: Path) -> tuple[Image.Image, Path]:

@@ -8,6 +8,8 @@ one least like the image's average (as its `embed_image_query` does within a que
 object-like one (its objectness head, as its `embed_image_query` does).
 """
 
+import hashlib
+from collections import OrderedDict
 from typing import Any
 
 import torch
@@ -23,6 +25,9 @@ NMS_THRESHOLD = 0.3
 # (transformers' `embed_image_query` uses 0.8).
 CANDIDATE_SHARE = 0.8
 MIN_BOX_SIDE = 4  # px: a drawn box smaller than this is a click, not a box
+# Query embeddings kept per model, by the query image's content: searching several photos for one example (or
+# searching one photo again) skips the query's vision pass. One entry is one vector (512 or 768 floats).
+MAX_CACHED_QUERIES = 32
 
 
 def detect_by_example(loaded: models.LoadedModel, picture: Image.Image, query: Image.Image | None = None,
@@ -31,7 +36,10 @@ def detect_by_example(loaded: models.LoadedModel, picture: Image.Image, query: I
     the boxes like `query` (an image) or like `box` (pixels of `picture`); exactly one of the two is given."""
     model = loaded.model
     pixel_values = loaded.processor(images=picture, return_tensors="pt")["pixel_values"]
-    if query is not None:
+    cache: OrderedDict[str, torch.Tensor] = loaded.memo.setdefault("query_embeddings", OrderedDict())
+    key = query_key(query) if query is not None else ""
+    query_embeds = cache.get(key) if query is not None else None
+    if query is not None and query_embeds is None:
         query_pixels = loaded.processor(images=query, return_tensors="pt")["pixel_values"]
         # Both images in one vision pass (the processor gives both the same square size).
         pixel_values = torch.cat([pixel_values, query_pixels])
@@ -39,10 +47,15 @@ def detect_by_example(loaded: models.LoadedModel, picture: Image.Image, query: I
     feature_map = feature_maps[:1]  # (1, patches_h, patches_w, hidden)
     image_feats = feature_map.flatten(1, 2)  # (1, patches, hidden)
     if query is not None:
-        query_map = feature_maps[1:]
-        query_embeds = model.embed_image_query(query_map.flatten(1, 2), query_map)[0]
-        if query_embeds is None:  # no predicted box touches the query image at all (not seen with OWL checkpoints)
-            raise InputError("No object was found in the query image; crop it closer around the thing to find.")
+        if query_embeds is None:
+            query_map = feature_maps[1:]
+            query_embeds = model.embed_image_query(query_map.flatten(1, 2), query_map)[0]
+            if query_embeds is None:  # no predicted box touches the query image (untrained heads only)
+                raise InputError("No object was found in the query image; crop it closer around the thing to find.")
+            cache[key] = query_embeds
+        cache.move_to_end(key)
+        while len(cache) > MAX_CACHED_QUERIES:
+            cache.popitem(last=False)
     else:
         query_embeds = embed_box(model, image_feats, feature_map, normalized_box(box, picture, loaded),
                                  by_objectness=loaded.spec.family == "owlv2")
@@ -55,6 +68,13 @@ def detect_by_example(loaded: models.LoadedModel, picture: Image.Image, query: I
     if not result:  # transformers skips an image whose every score is zero
         return torch.zeros(0), torch.zeros(0, 4)
     return result[0]["scores"].float().cpu(), result[0]["boxes"].float().cpu()
+
+
+def query_key(query: Image.Image) -> str:
+    """A key for a query image's content (its size, mode and pixels)."""
+    digest = hashlib.sha256(f"{query.size}{query.mode}".encode())
+    digest.update(query.tobytes())
+    return digest.hexdigest()
 
 
 class _Outputs:
