@@ -28,6 +28,7 @@ from demos import (
     caption_image,
     classify_image,
     classify_video,
+    compare_models,
     detect_objects,
     estimate_depth,
     fill_mask,
@@ -83,6 +84,7 @@ GROUPS = [
         ("Speech recognition", "transcribe", transcribe.build),
         ("Text to speech", "synthesize_speech", synthesize_speech.build),
     ]),
+    ("Compare", [("Compare models", "compare_models", compare_models.build)]),
     ("Models", [("Models", "models", models_tab.build)]),
 ]
 GROUP_OF_TAB = {tab_id: group for group, tabs in GROUPS for _, tab_id, _ in tabs}

@@ -200,7 +200,7 @@ def agent_content(event: Any, data: list[Any], root_url: str) -> list[Any]:
         elif isinstance(component, gr.Audio) and not component.streaming and is_file_obj_with_meta(value):
             # (a streamed copy of the audio, as the speech tab plays it, would only repeat the whole file)
             content += [media(value, types.AudioContent, "audio"), link(value)]
-        elif isinstance(component, gr.File):
+        elif isinstance(component, (gr.File, gr.Model3D)):  # downloads, and 3D files (depth's point cloud)
             files = value if isinstance(value, list) else [value]
             content += [link(item) for item in files if is_file_obj_with_meta(item)]
     return content

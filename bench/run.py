@@ -32,7 +32,7 @@ import torch  # noqa: E402
 
 from backend import models  # noqa: E402
 from backend.speech import whisper  # noqa: E402
-from bench import allocator, calls, engines, fresh_process, real_size, serving, streaming, system, vision_http  # noqa: E402
+from bench import allocator, calls, engines, fresh_process, images, real_size, serving, streaming, system, vision_http  # noqa: E402
 from bench.timing import Figure, interleaved, timed  # noqa: E402
 
 RUNS = 3  # timed runs per figure
@@ -245,13 +245,14 @@ SECTIONS: dict[str, Callable[[], Any]] = {
     "engines": engines.engines,
     "allocator": allocator.allocator,
     "streaming": streaming.speech_first_audio,
+    "images": images.images,
 }
 # Ray Serve is an optional dependency (requirements-ray.txt): its section is part of the full run where installed.
 OPTIONAL_SECTIONS: dict[str, Callable[[], Any]] = {"ray": ray_section}
 if importlib.util.find_spec("ray") is not None:
     SECTIONS.update(OPTIONAL_SECTIONS)
 # Sections that need only some of the real-size checkpoints.
-SECTION_MODELS = {"streaming": [streaming.MODEL], "allocator": list(allocator.MODELS)}
+SECTION_MODELS = {"streaming": [streaming.MODEL], "allocator": list(allocator.MODELS), "images": images.MODELS}
 
 
 def main() -> None:
@@ -499,6 +500,8 @@ def report(results: dict[str, Any]) -> str:
     switch_line = (f"MMS-1b-all's adapter switch (French in, English back, under the device lock): first time "
                    f"{switch['first'].median:.3f} s, from the adapter files {switch['from files']}, from the weights "
                    f"kept in memory {switch['kept in memory']}." if switch else "Not measured in this run.")
+    image_lines = "\n".join(images.rows(results["images"])) if "images" in results else (
+        "| not measured in this run | | | | | |")
     ray_line = "\n".join(f"| {name} | {value} |" for name, value in ray_serve_rows(ray_rows)) if ray_rows else (
         "| not run: ray is not installed (requirements-ray.txt) | |")
     warm_lines += "".join(f"\n\nTesseract OCR of the example invoice (one A4 page, decoding included), which "
@@ -655,6 +658,15 @@ GiB; most model bytes held at once {memory_figures['most_models_bytes'] / gib:.2
 Whisper base on {system.LONG_AUDIO_SECONDS // 60} minutes of noise through `transcribe` (30 s windows,
 {calls.NEW_TOKENS} tokens each), windows decoded one at a time vs {whisper.WHISPER_BATCH_SIZE} at a time;
 {system.LONG_AUDIO_RUNS} turns: {batched_windows_off} vs {batched_windows_on}.
+
+## Image features (round 3)
+
+`bench/images.py` (`python -m bench.run --only images`): each feature against its baseline in
+{images.RUNS} turns (ABAB) on a 640x480 picture.
+
+| figure | baseline | ours | ratio | target | |
+|---|---|---|---|---|---|
+{image_lines}
 """
 
 

@@ -1,4 +1,5 @@
-"""Object detection tab: boxes for the COCO classes, or for whatever your text queries describe."""
+"""Object detection tab: boxes for the COCO classes, for whatever your text queries describe, or for things like an
+example (a query image, or a box clicked on the image)."""
 
 import zlib
 from typing import Any
@@ -33,6 +34,10 @@ SCORE_FLOOR = 0.05
 MAX_DRAWN_BOXES = 50
 COLOURS = palette(32)  # box colours, one per label (by a hash of its text, so a label keeps its colour)
 TABLE_HEADERS = ["label", "score", "xmin", "ymin", "xmax", "ymax"]
+TABLE_LABELS = {"confidence": "Boxes (pixels; select a row to show its box alone)",
+                "similarity": "Boxes by example: score = similarity to the best match (always 1.0), not a "
+                              "probability (select a row to show its box alone)"}
+QUERY_BOX_COLOUR = (255, 255, 255)
 EXAMPLES = [
     [str(ASSETS / "images" / "astronaut.jpg"), ""],
     [str(ASSETS / "images" / "rocket.jpg"), ""],
@@ -91,30 +96,53 @@ def detect_objects(
     queries: str = "",
     model: str = DEFAULT_MODEL,
     threshold: float = default_threshold(DEFAULT_MODEL),
+    query_image: Any = None,
+    query_box: str = "",
     progress: gr.Progress = gr.Progress(track_tqdm=True),  # noqa: B008 - gradio's documented idiom
 ) -> tuple[Any, list[list[Any]], dict[str, Any], dict[str, Any]]:
     """Find objects in an image and their boxes: with empty queries the 80 COCO classes (DETR), with text queries
-    whatever they describe (open-vocabulary OWL-ViT / OWLv2). Boxes are in pixels of the input image. A local file
-    is sent by POSTing it to <app>/gradio_api/upload and passing <app>/gradio_api/file=<returned path>.
+    whatever they describe, with a query image (or a box on the image) things that look like it (open-vocabulary
+    OWL-ViT / OWLv2). Boxes are in pixels of the input image. A local file is sent by POSTing it to
+    <app>/gradio_api/upload and passing <app>/gradio_api/file=<returned path>.
 
     Args:
         image: The image (JPEG, PNG, WebP, GIF, BMP, TIFF) as a URL: this app's file URL, a data: URI or an http(s) URL.
         queries: What to look for, comma separated, e.g. "a cat's ear, a red car"; empty for the COCO classes.
         model: Catalog id of the detector (see the catalog://models resource); text queries need an OWL model.
         threshold: Lowest score a box may have, 0 to 1; DETR scores are high (0.5 suits), OWL scores low (0.1).
+        query_image: Optional image of the thing to find (a URL, as for image); then queries must be empty.
+        query_box: Optional "xmin, ymin, xmax, ymax" in pixels of the image: find things like what this box holds.
 
     Returns:
-        JSON {"model", "detections": [{"label", "score", "box": [xmin, ymin, xmax, ymax]}...]}, best first.
+        JSON {"model", "detections": [{"label", "score", "box": [xmin, ymin, xmax, ymax]}...], "score_kind"}, best
+        first; by example score_kind is "similarity" (rescaled so the best box is 1.0, not a probability).
     """
     if image is None:
         raise gr.Error("Upload an image, take one with the webcam, or pick an example below.")
     threshold = task.check_threshold(threshold)
     show_loading(model, TASK, progress)
     picture = inputs.load_image(image)
-    run = task.detect_objects(picture, queries, model=model, threshold=min(threshold, SCORE_FLOOR)).to_json()
+    run = task.detect_objects(picture, queries, model=model, threshold=min(threshold, SCORE_FLOOR),
+                              query_image=query_image, query_box=query_box or None).to_json()
     result = {**run, "detections": shown(run["detections"], threshold)}
     annotated, rows = render(picture, result["detections"])
     return annotated, rows, {"image": image, **run}, result
+
+
+def label_table(last_run: dict[str, Any] | None) -> Any:
+    """Name what the table's scores are: confidence, or similarity when found by example (a private step)."""
+    kind = (last_run or {}).get("score_kind", "confidence")
+    return gr.Dataframe(label=TABLE_LABELS.get(kind, TABLE_LABELS["confidence"]))
+
+
+@user_errors
+def pick_corner(corner: list[int] | None, event: gr.SelectData) -> tuple[Any, Any, list[int] | None]:
+    """A click on the image: the first click is one corner of the query box, the second the opposite corner."""
+    x, y = (int(value) for value in event.index)
+    if not corner:
+        return gr.skip(), f"First corner at ({x}, {y}); now click the opposite corner.", [x, y]
+    box = f"{min(corner[0], x)}, {min(corner[1], y)}, {max(corner[0], x)}, {max(corner[1], y)}"
+    return box, f"Query box {box}: press Detect to find things like it.", None
 
 
 @user_errors
@@ -138,14 +166,30 @@ def refilter(last_run: dict[str, Any] | None, threshold: float) -> tuple[Any, li
     return annotated, rows, result
 
 
-def follow_queries(queries: str, model: str) -> Any:
-    """Switch to an open-vocabulary model when queries are typed, and back to DETR when they are cleared."""
+def follow_queries(queries: str, model: str, query_image: Any = None, query_box: str = "") -> Any:
+    """Switch to an open-vocabulary model when queries are typed or an example given, and back to DETR when they
+    are all cleared."""
     spec = find_model(model) or default_model(TASK)
-    if queries.strip() and not spec.open_vocabulary:
+    wanted = bool(queries.strip()) or query_image is not None or bool((query_box or "").strip())
+    if wanted and not spec.open_vocabulary:
         return gr.update(value=OPEN_VOCABULARY_MODEL)
-    if not queries.strip() and spec.open_vocabulary:
+    if not wanted and spec.open_vocabulary:
         return gr.update(value=DEFAULT_MODEL)
     return gr.skip()
+
+
+def follow_example(query_image: Any, query_box: str, model: str, queries: str) -> tuple[Any, Any]:
+    """With an example: an OWL model and the similarity threshold; without one, the model's own threshold."""
+    menu = follow_queries(queries, model, query_image, query_box)
+    chosen = menu.get("value", model) if isinstance(menu, dict) else model
+    return menu, threshold_for(chosen, query_image, query_box)
+
+
+def threshold_for(model: str | None, query_image: Any = None, query_box: str = "") -> float:
+    """The threshold slider's value for a model, or for scores by example when an example is given."""
+    if query_image is not None or (query_box or "").strip():
+        return task.EXAMPLE_THRESHOLD
+    return default_threshold(model)
 
 
 def build() -> None:
@@ -159,6 +203,13 @@ def build() -> None:
             image = ImageUpload(label="Image", type="filepath", sources=["upload", "webcam", "clipboard"])
             queries = gr.Textbox(label="Text queries (optional)", value="",
                                  placeholder="a red car, a person on a bike (empty: COCO classes)")
+            with gr.Accordion("Find by example (OWL models): a query image, or a box on the image", open=False):
+                query_image = ImageUpload(label="Query image: find things like it", type="filepath",
+                                          sources=["upload", "clipboard"], height=160, elem_id="detect-query-image")
+                query_box = gr.Textbox(label="Or a query box (click two opposite corners on the image above)",
+                                       value="", placeholder="xmin, ymin, xmax, ymax", elem_id="detect-query-box")
+                box_hint = gr.Markdown("Scores by example are similarity to the best match (the best box is always "
+                                       "1.0), not probabilities.")
             model = model_dropdown(TASK)
             notes = gr.Markdown(model_notes(DEFAULT_MODEL))
             threshold = gr.Slider(0.0, 1.0, value=default_threshold(DEFAULT_MODEL), step=0.01,
@@ -169,27 +220,37 @@ def build() -> None:
             # JPEG: gradio's default WebP costs 27 ms for 640x480 and 150 ms for 1600x1200, JPEG 1 ms and 5 ms.
             annotated = gr.Image(label="Detections", type="pil", format="jpeg", interactive=False,
                                  elem_id="detect-image")
-            table = gr.Dataframe(headers=TABLE_HEADERS, label="Boxes (pixels; select a row to show its box alone)",
+            table = gr.Dataframe(headers=TABLE_HEADERS, label=TABLE_LABELS["confidence"],
                                  interactive=False, elem_id="detect-boxes")
             result = gr.JSON(label="Result (JSON)", open=False)
     last_run = gr.State(None)
+    corner = gr.State(None)
     gr.Examples(examples=EXAMPLES, inputs=[image, queries])
 
     gr.on(
         triggers=[run.click, queries.submit],
         fn=detect_objects,
-        inputs=[image, queries, model, threshold],
+        inputs=[image, queries, model, threshold, query_image, query_box],
         outputs=[annotated, table, last_run, result],
         api_name="detect_objects",
         concurrency_id=MODEL_QUEUE,
         concurrency_limit=MODEL_CONCURRENCY,
-    )
+    ).then(label_table, inputs=last_run, outputs=table, api_visibility="private", queue=False, show_progress="hidden")
     table.select(highlight_row, inputs=[last_run, threshold], outputs=annotated, api_visibility="private")
     threshold.release(refilter, inputs=[last_run, threshold], outputs=[annotated, table, result],
                       api_visibility="private")
-    queries.change(follow_queries, inputs=[queries, model], outputs=model, api_visibility="private", queue=False)
+    queries.change(follow_queries, inputs=[queries, model, query_image, query_box], outputs=model,
+                   api_visibility="private", queue=False)
+    image.select(pick_corner, inputs=corner, outputs=[query_box, box_hint, corner], api_visibility="private",
+                 queue=False, show_progress="hidden")
+    image.change(lambda: ("", None), outputs=[query_box, corner], api_visibility="private", queue=False,
+                 show_progress="hidden")  # a box belongs to the image it was drawn on
+    gr.on(triggers=[query_image.change, query_box.change], fn=follow_example,
+          inputs=[query_image, query_box, model, queries], outputs=[model, threshold], api_visibility="private",
+          queue=False, show_progress="hidden")
     model.change(model_notes, inputs=model, outputs=notes, api_visibility="private", queue=False)
-    model.change(default_threshold, inputs=model, outputs=threshold, api_visibility="private", queue=False)
+    model.change(threshold_for, inputs=[model, query_image, query_box], outputs=threshold, api_visibility="private",
+                 queue=False)
 
 if __name__ == "__main__":  # this tab alone
     with gr.Blocks() as demo:

@@ -11,9 +11,9 @@ from PIL import Image
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 PUBLIC_API = {
     "/classify_image": ["image", "labels", "model", "template"],
-    "/detect_objects": ["image", "queries", "model", "threshold"],
+    "/detect_objects": ["image", "queries", "model", "threshold", "query_image", "query_box"],
     "/segment_image": ["image", "model", "opacity"],
-    "/estimate_depth": ["image", "model", "colormap"],
+    "/estimate_depth": ["image", "model", "colormap", "view_3d"],
     "/caption_image": ["image", "question", "model"],
     "/classify_video": ["video", "model"],
     "/translate": ["text", "source_language", "target_language", "model"],
@@ -21,12 +21,14 @@ PUBLIC_API = {
     "/transcribe": ["audio", "model", "language", "task"],
     "/synthesize_speech": ["text", "model", "voice"],
     "/answer_document": ["document", "question", "model"],
+    "/compare_models": ["task", "models", "image", "text", "audio", "options"],
 }
 REQUIRED = {"/classify_image": {"image"}, "/detect_objects": {"image"}, "/estimate_depth": {"image"},
             "/segment_image": {"image"}, "/caption_image": {"image"}, "/classify_video": {"video"},
             # The language menus start on English -> French, so the API offers those as defaults.
             "/translate": {"text"}, "/fill_mask": {"text"}, "/transcribe": {"audio"},
-            "/synthesize_speech": {"text"}, "/answer_document": {"document", "question"}}
+            "/synthesize_speech": {"text"}, "/answer_document": {"document", "question"},
+            "/compare_models": set()}  # every parameter has a default; the task says which input it needs
 
 
 def test_the_api_lists_exactly_the_public_endpoints_with_their_parameters(client: Client) -> None:
@@ -81,13 +83,55 @@ def test_detect_objects(client: Client, queries: str, model: str | None, expecte
 
 @pytest.mark.parametrize("model", [None, "depth-anything/Depth-Anything-V2-Small-hf"])
 def test_estimate_depth(client: Client, model: str | None) -> None:
+    import trimesh
+
     extra = {"model": model} if model else {}
-    comparison, png, npy, summary_text, result = client.predict(
+    comparison, png, npy, summary_text, ply, result = client.predict(
         image=handle_file(ASSETS / "images" / "coffee.jpg"), api_name="/estimate_depth", **extra)
     assert result["model"] == (model or "vinvino02/glpn-nyu")
     assert result["metric"] is (model is None)
     assert Path(png).suffix == ".png" and Path(npy).suffix == ".npy"
     assert result["min"] <= result["max"]
+    cloud = trimesh.load(ply, file_type="ply")  # the 3D file parses back, one point per grid cell
+    mesh = result["mesh"]
+    assert mesh["format"] == "ply" and len(cloud.vertices) == mesh["vertices"] == mesh["grid"][0] * mesh["grid"][1]
+    assert mesh["scale"] == ("metres" if model is None else "relative")
+    assert mesh["field_of_view_deg"] == (60.0 if model is None else None)
+    assert ("3D view in metres" if model is None else "3D view is relative") in summary_text
+
+
+def test_estimate_depth_without_the_3d_view(client: Client) -> None:
+    *_, ply, result = client.predict(image=handle_file(ASSETS / "images" / "coffee.jpg"), view_3d=False,
+                                     api_name="/estimate_depth")
+    assert ply is None and result["mesh"] is None
+
+
+def test_detect_objects_by_example(client: Client) -> None:
+    annotated, table, result = client.predict(image=handle_file(ASSETS / "images" / "astronaut.jpg"),
+                                              query_box="100, 80, 300, 400", model="google/owlvit-base-patch32",
+                                              threshold=0.0, api_name="/detect_objects")
+    assert result["score_kind"] == "similarity" and result["detections"]
+    assert {item["label"] for item in result["detections"]} == {"like the example"}
+    assert max(item["score"] for item in result["detections"]) == pytest.approx(1.0, abs=1e-4)
+    assert len(table["data"]) == len(result["detections"])
+    *_, by_image = client.predict(image=handle_file(ASSETS / "images" / "astronaut.jpg"),
+                                  query_image=handle_file(ASSETS / "images" / "chelsea.jpg"),
+                                  model="google/owlv2-base-patch16-ensemble", api_name="/detect_objects")
+    assert by_image["score_kind"] == "similarity" and by_image["detections"]
+    assert all(item["score"] >= 0.5 for item in by_image["detections"])  # the example threshold's default
+
+
+def test_compare_models(client: Client) -> None:
+    result = client.predict(task="fill_mask", models="FacebookAI/xlm-roberta-base, unknown/model",
+                            text="Paris is the <mask> of France.", api_name="/compare_models")  # JSON, the one output
+    assert result["task"] == "fill_mask"
+    working, failing = result["results"]
+    assert working["model"] == "FacebookAI/xlm-roberta-base" and len(working["result"]["predictions"]) == 5
+    assert working["seconds"] > 0
+    assert failing["model"] == "unknown/model" and "Unknown model" in failing["error"]
+    with pytest.raises(Exception, match="Compare 2 to 4 different models"):
+        client.predict(task="fill_mask", models="FacebookAI/xlm-roberta-base", text="A <mask>.",
+                       api_name="/compare_models")
 
 
 @pytest.mark.parametrize("model", [None, "nvidia/segformer-b1-finetuned-cityscapes-1024-1024"])

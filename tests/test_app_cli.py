@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Every tab in page order: each group, then its tabs.
 TAB_NAMES = ["Images", "Image classification", "Object detection", "Segmentation", "Depth", "Captioning", "Video",
              "Video classification", "Text", "Translation", "Masked words", "Documents", "Document questions",
-             "Speech", "Speech recognition", "Text to speech", "Models"]
+             "Speech", "Speech recognition", "Text to speech", "Compare", "Compare models", "Models"]
 
 
 def free_port() -> int:

@@ -4,6 +4,7 @@ Screenshots of each tab after its example ran are written to test-artifacts/scre
 """
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -252,3 +253,69 @@ def test_a_fault_after_the_task_shows_our_message_with_a_request_id(page, app_ur
     text = toast.inner_text()
     assert re.search(r"Something went wrong on our side \(request [0-9a-f]{8}\)", text), text
     assert "upstream Gradio app" not in text and "/internal/path" not in text
+
+
+def test_depth_shows_a_3d_view_and_a_click_reads_metres(page, app_url: str) -> None:
+    page.goto(f"{app_url}?tab=estimate_depth")  # a fresh page: no message left from an earlier test
+    page.get_by_role("tab", name="Depth", exact=True).wait_for(timeout=TIMEOUT_MS)
+    panel = open_tab(page, "Images", "Depth")
+    panel.locator("button.gallery-item").first.click()  # astronaut.jpg
+    page.wait_for_timeout(1500)
+    with page.expect_response(lambda response: response.url.endswith("depth_points.ply"),
+                              timeout=TIMEOUT_MS) as fetched:  # the viewer downloads the point cloud
+        panel.get_by_role("button", name="Estimate depth", exact=True).click()
+    assert fetched.value.ok and fetched.value.body().startswith(b"ply\nformat binary_little_endian")
+    page.locator("#depth-3d canvas").wait_for(timeout=TIMEOUT_MS)
+    panel.get_by_text("3D view in metres").wait_for(timeout=TIMEOUT_MS)
+    depth_map = page.locator("#depth-map img")
+    depth_map.wait_for(timeout=TIMEOUT_MS)
+    depth_map.scroll_into_view_if_needed()
+    box = depth_map.bounding_box()
+    depth_map.click(position={"x": box["width"] * 0.3, "y": box["height"] * 0.4})
+    reading = page.locator("#depth-reading")
+    reading.get_by_text(" m from the camera").wait_for(timeout=TIMEOUT_MS)
+    assert re.search(r"\*?\d+\.\d\d m", reading.inner_text())  # a number in metres
+    depth_map.click(position={"x": box["width"] * 0.7, "y": box["height"] * 0.6})
+    reading.get_by_text("Distance from the previous click").wait_for(timeout=TIMEOUT_MS)
+    assert page.locator(".toast-body.error").count() == 0
+    page.screenshot(path=str(SCREENSHOTS / "depth_3d_and_measure.png"), full_page=True)
+
+
+def test_two_clicks_on_the_image_make_the_query_box(page, app_url: str) -> None:
+    page.goto(f"{app_url}?tab=detect_objects")
+    page.get_by_role("tab", name="Object detection", exact=True).wait_for(timeout=TIMEOUT_MS)
+    panel = open_tab(page, "Images", "Object detection")
+    panel.locator("table[role=grid] tbody tr").first.click()  # astronaut.jpg
+    page.wait_for_timeout(1500)
+    panel.get_by_text("Find by example").click()  # the accordion
+    picture = panel.locator("[data-testid=image] img").first
+    box = picture.bounding_box()
+    picture.click(position={"x": box["width"] * 0.2, "y": box["height"] * 0.2})
+    panel.get_by_text("now click the opposite corner").wait_for(timeout=TIMEOUT_MS)
+    picture.click(position={"x": box["width"] * 0.6, "y": box["height"] * 0.7})
+    query_box = page.locator("#detect-query-box textarea")
+    page.wait_for_function("box => /^\\d+, \\d+, \\d+, \\d+$/.test(box.value)", arg=query_box.element_handle(),
+                           timeout=TIMEOUT_MS)
+    page.wait_for_timeout(500)  # the model menu follows the example to an OWL model
+    panel.get_by_role("button", name="Detect", exact=True).click()
+    panel.get_by_text("similarity to the best match").first.wait_for(timeout=TIMEOUT_MS)
+    panel.get_by_text("google/owlvit-base-patch32").first.wait_for(timeout=TIMEOUT_MS)
+    assert page.locator(".toast-body.error").count() == 0
+    page.screenshot(path=str(SCREENSHOTS / "detection_by_example.png"), full_page=True)
+
+
+def test_compare_tab_shows_one_column_per_model(page, app_url: str) -> None:
+    page.goto(f"{app_url}?tab=compare_models")
+    page.get_by_role("tab", name="Compare models", exact=True).wait_for(timeout=TIMEOUT_MS)
+    panel = open_tab(page, "Compare", "Compare models")
+    panel.locator("table[role=grid] tbody tr").first.click()  # chelsea.jpg with labels
+    page.wait_for_timeout(1500)
+    panel.get_by_role("button", name="Compare", exact=True).click()
+    titles = [page.locator(f"#compare-title-{index}") for index in range(2)]
+    titles[0].get_by_text("openai/clip-vit-large-patch14").wait_for(timeout=TIMEOUT_MS)
+    titles[1].get_by_text("openai/clip-vit-base-patch32").wait_for(timeout=TIMEOUT_MS)
+    columns = page.locator(".compare-column:visible")
+    assert columns.count() == 2  # the unused two of four columns stay hidden
+    panel.get_by_text("not comparable").first.wait_for(timeout=TIMEOUT_MS)
+    assert page.locator(".toast-body.error").count() == 0
+    page.screenshot(path=str(SCREENSHOTS / "compare_models.png"), full_page=True)

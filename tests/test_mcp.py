@@ -28,6 +28,8 @@ SMALL_CALLS = {
     "translate": ({"text": "Good morning.", "source_language": "English", "target_language": "French"}, None),
     "transcribe": ({"audio": SPEECH, "model": "facebook/wav2vec2-base-960h"}, None),
     "synthesize_speech": ({"text": "Hello.", "model": "facebook/mms-tts-eng"}, types.AudioContent),
+    "compare_models": ({"task": "classify_image", "image": PHOTO, "options": '{"labels": "cat, dog"}',
+                        "models": "openai/clip-vit-base-patch32, kakaobrain/align-base"}, None),
 }
 FILE_PARAMETERS = {"image", "audio", "video", "document"}
 
@@ -72,7 +74,8 @@ TOOL_CALLS = [(tool, how) for tool, (arguments, _) in SMALL_CALLS.items() for ho
 def test_every_tool_answers_json_with_its_media(app_url: str, tool: str, how: str) -> None:
     arguments, media = SMALL_CALLS[tool]
     result = call_tool(app_url, tool, sent(app_url, arguments, how))
-    assert result_json(result)["model"]
+    answer = result_json(result)
+    assert answer["model"] if tool != "compare_models" else all(entry["result"]["model"] for entry in answer["results"])
     kinds = [type(item) for item in result.content[1:]]
     if media is not None:
         assert media in kinds
@@ -98,7 +101,7 @@ def test_depth_links_its_files(app_url: str) -> None:
     result = call_tool(app_url, "estimate_depth", {"image": data_uri(PHOTO)})
     links = [item for item in result.content if isinstance(item, types.ResourceLink)]
     names = {item.name for item in links}
-    assert {"depth_16bit.png", "depth.npy"} <= names
+    assert {"depth_16bit.png", "depth.npy", "depth_points.ply"} <= names
     npy = next(item for item in links if item.name == "depth.npy")
     assert httpx.get(str(npy.uri)).content.startswith(b"\x93NUMPY")  # the link downloads the file
 

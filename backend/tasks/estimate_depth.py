@@ -17,6 +17,7 @@ from backend import compute, dispatch, inputs, models
 from backend.catalog import resolve_model
 from backend.errors import InputError
 from backend.limits import MAX_DEPTH_INPUT_SIDE
+from backend.vision.point_cloud import PointCloud, point_cloud
 
 # Perceptually ordered colormaps offered to users (matplotlib names); near is always the bright end.
 COLORMAPS: tuple[str, ...] = ("inferno", "magma", "viridis", "plasma", "turbo", "Spectral_r", "gray")
@@ -118,3 +119,9 @@ def depth_npy(result: DepthResult) -> bytes:
     buffer = io.BytesIO()
     np.save(buffer, result.depth, allow_pickle=False)
     return buffer.getvalue()
+
+
+def depth_point_cloud(result: DepthResult, picture: Image.Image) -> PointCloud:
+    """The depth as a PLY point cloud in the photo's colours: metres for metric models (an assumed field of view),
+    a relief of the image plane for relative ones; at most point_cloud.MAX_POINTS points."""
+    return point_cloud(result.depth, picture, result.metric)
