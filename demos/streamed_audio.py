@@ -96,14 +96,19 @@ def fit_chunk(samples: np.ndarray, rate: int, stream: AacStream) -> np.ndarray:
 
 
 class StreamedAudio(gr.Audio):
-    """gr.Audio(streaming=True) with an in-process AAC encoder; shown and described (API: "Audio") as gr.Audio."""
+    """gr.Audio(streaming=True) with an in-process AAC encoder; shown and described (API: "Audio") as gr.Audio.
+
+    No __init__ of its own: gradio sends the browser the props named in the class's __init__ signature, which must
+    stay gr.Audio's. Pass streaming=True as to gr.Audio.
+    """
 
     is_template = True  # gradio renders and names a template by its parent class, as it does gr.Microphone
+    _encoders_lock = threading.Lock()  # guards every component's table of encoders; held only for dict operations
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **{**kwargs, "streaming": True})
-        self.encoders: dict[str, AacStream] = {}  # stream id -> its encoder, while the stream is open
-        self.encoders_lock = threading.Lock()
+    @property
+    def encoders(self) -> dict[str, AacStream]:
+        """This component's open streams: stream id -> its encoder (the table is made on first use)."""
+        return self.__dict__.setdefault("_stream_encoders", {})  # setdefault is atomic: one table per component
 
     async def stream_output(self, value: Any, output_id: str, first_chunk: bool) -> tuple[dict | None, dict]:
         """One chunk (WAV bytes, or a file) as an HLS segment, and the stream's file entry."""
@@ -125,7 +130,7 @@ class StreamedAudio(gr.Audio):
     def encode_chunk(self, output_id: str, data: bytes) -> dict[str, Any] | None:
         """Encode one chunk into its stream's encoder, made on the stream's first chunk with audio."""
         rate, samples = read_chunk(data)
-        with self.encoders_lock:
+        with self._encoders_lock:
             stream = self.encoders.get(output_id)
             if stream is None:
                 stream = self.encoders[output_id] = AacStream(rate, samples.shape[1])
@@ -133,7 +138,7 @@ class StreamedAudio(gr.Audio):
 
     async def flush_stream_output(self, output_id: str) -> dict[str, Any] | None:
         """The frames the encoder still holds once the stream has ended; the encoder is released."""
-        with self.encoders_lock:
+        with self._encoders_lock:
             stream = self.encoders.pop(output_id, None)
         if stream is None:
             return None
@@ -148,7 +153,7 @@ class StreamedAudio(gr.Audio):
 
     def end_stream_output(self, output_id: str) -> None:
         """Drop a stream's encoder (the run ended, was cancelled or disconnected)."""
-        with self.encoders_lock:
+        with self._encoders_lock:
             stream = self.encoders.pop(output_id, None)
         if stream is not None:
             stream.close()

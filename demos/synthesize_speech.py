@@ -110,7 +110,7 @@ with gr.Blocks() as demo:
         with gr.Column():
             # Plays each sentence as it is made; the whole text arrives in the download below at the end. Streamed
             # with an in-process encoder: gradio's own needs the ffmpeg program (demos/streamed_audio.py).
-            stream = StreamedAudio(label="Speech (plays as it is made)", autoplay=True, format="wav",
+            stream = StreamedAudio(label="Speech (plays as it is made)", streaming=True, autoplay=True, format="wav",
                                    interactive=False)
             speech = gr.Audio(label="Speech (whole text)", type="filepath", format="wav", interactive=False)
             result = gr.JSON(label="Result (JSON)", open=False)

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import av
+import gradio as gr
 import httpx
 import numpy as np
 import pytest
@@ -108,8 +109,13 @@ def test_an_ended_stream_drops_its_encoder_and_ignores_late_chunks() -> None:
 
 
 def test_the_component_is_described_as_gradio_audio() -> None:
-    component = StreamedAudio(label="Speech")
+    component = StreamedAudio(label="Speech", streaming=True)
     assert component.streaming and component.get_block_name() == "audio" and component.get_block_class() == "audio"
+    # The browser gets gr.Audio's props (gradio reads them from the class's __init__ signature).
+    props = component.get_config()
+    reference = gr.Audio(label="Speech", streaming=True).get_config()
+    assert {key: props[key] for key in reference if key != "_selectable"} == {
+        key: value for key, value in reference.items() if key != "_selectable"}
 
 
 def test_text_to_speech_streams_without_the_ffmpeg_program(app_url: str, tmp_path: Path,
