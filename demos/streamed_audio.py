@@ -106,8 +106,8 @@ class StreamedAudio(gr.Audio):
     _encoders_lock = threading.Lock()  # guards every component's table of encoders; held only for dict operations
 
     @property
-    def encoders(self) -> dict[str, AacStream]:
-        """This component's open streams: stream id -> its encoder (the table is made on first use)."""
+    def encoders(self) -> dict[str, AacStream | None]:
+        """This component's open streams: stream id -> its encoder (None until its first chunk with audio)."""
         return self.__dict__.setdefault("_stream_encoders", {})  # setdefault is atomic: one table per component
 
     async def stream_output(self, value: Any, output_id: str, first_chunk: bool) -> tuple[dict | None, dict]:
@@ -116,6 +116,8 @@ class StreamedAudio(gr.Audio):
                        "meta": {"_type": "gradio.FileData"}}
         if first_chunk:
             self.end_stream_output(output_id)  # a stream id is never live twice: anything here was left behind
+            with self._encoders_lock:
+                self.encoders[output_id] = None  # open: a chunk still in flight after the stream ends is dropped
         if value is None:
             return None, output_file
         if isinstance(value, bytes):
@@ -128,10 +130,13 @@ class StreamedAudio(gr.Audio):
         return segment, output_file
 
     def encode_chunk(self, output_id: str, data: bytes) -> dict[str, Any] | None:
-        """Encode one chunk into its stream's encoder, made on the stream's first chunk with audio."""
+        """Encode one chunk into its stream's encoder, made on the stream's first chunk with audio; None once the
+        stream has ended (cancelled or disconnected while this chunk was on its way)."""
         rate, samples = read_chunk(data)
         with self._encoders_lock:
-            stream = self.encoders.get(output_id)
+            if output_id not in self.encoders:
+                return None
+            stream = self.encoders[output_id]
             if stream is None:
                 stream = self.encoders[output_id] = AacStream(rate, samples.shape[1])
         return stream.encode(fit_chunk(samples, rate, stream))

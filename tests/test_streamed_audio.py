@@ -5,6 +5,7 @@ import io
 import shutil
 from pathlib import Path
 
+import anyio
 import av
 import gradio as gr
 import httpx
@@ -88,7 +89,7 @@ def test_a_stereo_chunk_and_a_chunk_at_another_rate_join_the_stream() -> None:
     stream = AacStream(16_000, channels=1)
     first = stream.encode(tone(0.5, 16_000))
     stereo_at_8k = np.repeat(tone(0.5, 8_000), 2, axis=1)
-    component = StreamedAudio()
+    component = StreamedAudio(streaming=True)
     component.encoders["s"] = stream
     second = component.encode_chunk("s", wav(stereo_at_8k, 8_000))
     last = stream.encode(None)
@@ -99,12 +100,14 @@ def test_a_stereo_chunk_and_a_chunk_at_another_rate_join_the_stream() -> None:
 
 
 def test_an_ended_stream_drops_its_encoder_and_ignores_late_chunks() -> None:
-    component = StreamedAudio()
-    component.encode_chunk("run", wav(tone(0.3, 16_000), 16_000))
+    component = StreamedAudio(streaming=True)
+    chunk = wav(tone(0.3, 16_000), 16_000)
+    anyio.run(component.stream_output, chunk, "run", True)  # the stream's first chunk opens it
     stream = component.encoders["run"]
     component.end_stream_output("run")
     assert "run" not in component.encoders and stream.closed
-    assert stream.encode(tone(0.3, 16_000)) is None  # a chunk that was in flight when the stream was cancelled
+    assert stream.encode(tone(0.3, 16_000)) is None  # a chunk that was being encoded when the stream was cancelled
+    assert component.encode_chunk("run", chunk) is None and "run" not in component.encoders  # one still on its way
     component.end_stream_output("run")  # twice is harmless
 
 
