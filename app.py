@@ -18,7 +18,7 @@ import threading
 import gradio as gr
 
 import api
-from backend import dispatch, models
+from backend import dispatch, models, programs
 from backend.catalog import CATALOG, TASKS, default_model
 from backend.engines import ENGINES
 from backend.limits import MAX_AUDIO_BYTES, MAX_IMAGE_BYTES, MAX_VIDEO_BYTES
@@ -209,6 +209,7 @@ def main(argv: list[str] | None = None) -> None:
             logger.info("--preload is for local mode; in Ray mode replicas load models on their first request")
             args.preload = "none"
     logger.info("Starting on %s with %s", models.CACHE.status()["device_name"], versions_line())
+    programs.log_missing()  # each optional system program this machine lacks, and what replaces it
     preload = "defaults" if spaces is not None and args.preload == "none" else args.preload  # ZeroGPU: warm start
     if preload != "none":
         threading.Thread(target=preload_models, args=(preload,), daemon=True).start()

@@ -19,6 +19,9 @@ from demos.common import (
 
 TASK = "answer_document"
 DEFAULT_MODEL = default_model(TASK).id
+# What the answer line says about the OCR that read the page (the JSON's "ocr" field).
+OCR_NOTES = {"tesseract": "Words read by Tesseract OCR.",
+             "rapidocr": "Words read by RapidOCR (Tesseract is not installed on this server)."}
 DOCUMENT_TYPES = [".pdf", ".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".gif"]
 EXAMPLES = [
     [str(ASSETS / "documents" / "invoice.png"), "What is the total?"],
@@ -28,12 +31,13 @@ EXAMPLES = [
 
 
 def describe(result: dict[str, Any]) -> str:
-    """The answer in one line of Markdown: what, how sure, where; or the note when there is no answer."""
+    """The answer in one line of Markdown: what, how sure, where, or the note when there is no answer; then the OCR."""
+    read_by = f" *{OCR_NOTES[result['ocr']]}*" if result.get("ocr") in OCR_NOTES else ""
     if not result["answer"]:
-        return result["note"] or "No answer found."
+        return (result["note"] or "No answer found.") + read_by
     where = f"page {result['page']} of {result['page_count']}" if result["page_count"] > 1 else "the page"
     text = f"**{result['answer']}** ({result['score']:.0%} sure, on {where})"
-    return f"{text}. {result['note']}" if result["note"] else text
+    return (f"{text}. {result['note']}" if result["note"] else text) + read_by
 
 
 @model_handler
@@ -45,9 +49,10 @@ def answer_document(
 ) -> tuple[Any, str, dict[str, Any]]:
     """Answer a question about a scanned or digital document (an invoice, a form, a letter, a receipt).
 
-    The default model, LayoutLM, reads the page's words with Tesseract OCR and answers with a span of them,
-    marking where it is on the page; Donut reads the page image itself (no OCR, no box). For a PDF, the first
-    pages (3 unless the server sets APP_DOCUMENT_PAGES_READ) are each asked and the best answer wins.
+    The default model, LayoutLM, reads the page's words with OCR (Tesseract where the server has it, else
+    RapidOCR) and answers with a span of them, marking where it is on the page; Donut reads the page image itself
+    (no OCR, no box). For a PDF, the first pages (3 unless the server sets APP_DOCUMENT_PAGES_READ) are each asked
+    and the best answer wins.
 
     Args:
         document: The document, a PDF or a page image (PNG, JPEG, WebP, TIFF, BMP), at most 25 MB.
@@ -59,7 +64,7 @@ def answer_document(
         The answer's page with the answer's box drawn (LayoutLM), the answer in words, and the JSON result
         {"model", "answer", "score" (0-1), "page" (1-based, or null), "box" ([xmin, ymin, xmax, ymax] in the
         page image's pixels, or null), "pages_read", "page_count", "note" (why there is no answer, or that later
-        pages were not read)}.
+        pages were not read), "ocr" ("tesseract" or "rapidocr": which OCR read the words; null for Donut)}.
     """
     if document is None:
         raise gr.Error("Upload a PDF or a page image, or pick an example below.")

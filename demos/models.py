@@ -9,7 +9,7 @@ from typing import Any
 import gradio as gr
 from gradio.context import get_blocks_context
 
-from backend import dispatch, models
+from backend import dispatch, models, programs
 from backend.catalog import CATALOG, find_model
 from backend.versions import versions_line
 from demos.common import MODEL_QUEUE, user_errors
@@ -55,7 +55,8 @@ def summary() -> str:
     status = models.CACHE.status()
     return (f"**Device** {status['device_name']} · **dtype** {status['dtype']} · **weights loaded** "
             f"{status['used_bytes'] / 1e9:.2f} GB of a {status['budget_bytes'] / 1e9:.1f} GB budget "
-            f"(least recently used models are unloaded beyond it)\n\n**Versions** {versions_line()}")
+            f"(least recently used models are unloaded beyond it)\n\n**Versions** {versions_line()}\n\n"
+            f"{programs.status_markdown()}")
 
 
 def refresh() -> tuple[str, list[list[Any]]]:

@@ -22,6 +22,7 @@ from demos.common import (
     show_loading,
     write_output,
 )
+from demos.streamed_audio import StreamedAudio
 
 TASK = "synthesize_speech"
 DEFAULT_SPEC = default_model(TASK)
@@ -111,9 +112,10 @@ def build() -> None:
                                 visible=bool(DEFAULT_SPEC.voices))
             run = gr.Button("Speak", variant="primary")
         with gr.Column():
-            # Plays each sentence as it is made; the whole text arrives in the download below at the end.
-            stream = gr.Audio(label="Speech (plays as it is made)", streaming=True, autoplay=True, format="wav",
-                              interactive=False)
+            # Plays each sentence as it is made; the whole text arrives in the download below at the end. Streamed
+            # with an in-process encoder: gradio's own needs the ffmpeg program (demos/streamed_audio.py).
+            stream = StreamedAudio(label="Speech (plays as it is made)", streaming=True, autoplay=True, format="wav",
+                                   interactive=False)
             speech = gr.Audio(label="Speech (whole text)", type="filepath", format="wav", interactive=False)
             result = gr.JSON(label="Result (JSON)", open=False)
     gr.Examples(examples=EXAMPLES, inputs=[text, voice])

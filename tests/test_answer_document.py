@@ -1,7 +1,8 @@
-"""Document question answering on every catalog model, real Tesseract OCR, PDF limits, and the pipeline's spans."""
+"""Document question answering on every catalog model, both OCR engines for real, PDF limits, the pipeline's spans."""
 
 import io
 import json
+import os
 from pathlib import Path
 
 import pypdfium2 as pdfium
@@ -10,7 +11,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from backend import inputs, models
-from backend.documents import ocr
+from backend.documents import ocr, rapidocr, tesseract
 from backend.errors import InputError, ModelUnavailableError
 from backend.limits import DOCUMENT_PAGES_READ, MAX_IMAGE_PIXELS, MAX_PDF_PAGES
 from backend.tasks.answer_document import answer_document, answer_from_words, prefix_space_tokenizer
@@ -23,6 +24,11 @@ LAYOUTLM = "impira/layoutlm-document-qa"
 DONUT = "naver-clova-ix/donut-base-finetuned-docvqa"
 # Words drawn at known places on a white page: (text, top-left corner in pixels).
 KNOWN_WORDS = [("Invoice", (80, 60)), ("Total", (80, 200)), ("42.50", (420, 200)), ("Paid", (80, 340))]
+# Tesseract is a system program: its tests skip on a machine without it, except in CI, where they must run.
+needs_tesseract = pytest.mark.skipif(tesseract.program() is None and os.environ.get("CI") != "true",
+                                     reason="no tesseract program (apt-get install tesseract-ocr; .ci/run does)")
+# Words of the example invoice that both engines must read, each in one piece.
+INVOICE_WORDS = ["INVOICE", "INV-2026-0417", "Northwind", "Total", "27.68", "166.08"]
 
 
 def page_with_words(words: list[tuple[str, tuple[int, int]]], size: tuple[int, int] = (800, 480)) -> tuple[
@@ -56,10 +62,8 @@ def blank_pdf(pages: int, width_pt: float = 612, height_pt: float = 792) -> byte
     return buffer.getvalue()
 
 
-@pytest.mark.parametrize("document", [INVOICE_PNG, INVOICE_PDF], ids=["png", "pdf"])
-@pytest.mark.parametrize("model_id", ids_for("answer_document"))
-def test_every_model_answers_the_invoice(models_dir: Path, model_id: str, document: Path) -> None:
-    found = answer_document(document, "What is the total?", model=model_id)
+def check_invoice_answer(found, model_id: str, document: Path) -> dict:
+    """The checks every model's answer about the invoice passes; its JSON."""
     result = found.to_json()
     json.dumps(result)
     assert result["model"] == model_id
@@ -68,31 +72,80 @@ def test_every_model_answers_the_invoice(models_dir: Path, model_id: str, docume
     assert result["page"] in range(1, result["page_count"] + 1)
     assert 0.0 < result["score"] <= 1.0
     if model_id == DONUT:
-        assert result["box"] is None
-        return
-    # LayoutLM's answer is a span of OCR words, and its box lies on the page it names.
+        assert result["box"] is None and result["ocr"] is None
+        return result
+    # LayoutLM's answer is a span of the words the named OCR read, and its box lies on the page it names.
     xmin, ymin, xmax, ymax = result["box"]
     assert 0 <= xmin < xmax <= found.image.width and 0 <= ymin < ymax <= found.image.height
-    words = ocr.read_words(found.image)
+    words = ocr.read_words(found.image, result["ocr"])
     inside = [word.text for word in words if word.box[0] >= xmin and word.box[2] <= xmax
               and word.box[1] >= ymin and word.box[3] <= ymax]
     assert result["answer"] and set(result["answer"].split()) <= set(inside)
+    return result
 
 
+@pytest.mark.parametrize("document", [INVOICE_PNG, INVOICE_PDF], ids=["png", "pdf"])
+@pytest.mark.parametrize("model_id", ids_for("answer_document"))
+def test_every_model_answers_the_invoice(models_dir: Path, model_id: str, document: Path) -> None:
+    result = check_invoice_answer(answer_document(document, "What is the total?", model=model_id), model_id, document)
+    assert result["ocr"] == (None if model_id == DONUT else ocr.engine())  # Tesseract where installed
+
+
+@pytest.mark.parametrize("engine", [pytest.param("tesseract", marks=needs_tesseract), "rapidocr"])
+def test_layoutlm_answers_the_invoice_with_each_ocr(models_dir: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   engine: str) -> None:
+    monkeypatch.setenv("APP_OCR", engine)
+    result = check_invoice_answer(answer_document(INVOICE_PNG, "What is the total?", model=LAYOUTLM), LAYOUTLM,
+                                  INVOICE_PNG)
+    assert result["ocr"] == engine
+
+
+@needs_tesseract
 def test_tesseract_reads_known_words_with_their_boxes() -> None:
     page, drawn = page_with_words(KNOWN_WORDS)
-    words = ocr.read_words(page)
+    words = tesseract.read_words(page)
     assert [word.text for word in words] == [text for text, _ in KNOWN_WORDS]
     for word, box in zip(words, drawn, strict=True):
         # Tesseract's box is the ink's, within a fifth of the 64-pixel text size (it snaps words to their line).
         assert word.box == pytest.approx(box, abs=12)
 
 
-def test_missing_tesseract_gets_our_message(models_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rapidocr_reads_known_words_with_their_boxes() -> None:
+    page, drawn = page_with_words(KNOWN_WORDS)
+    words = rapidocr.read_words(page)
+    assert [word.text for word in words] == [text for text, _ in KNOWN_WORDS]
+    for word, box in zip(words, drawn, strict=True):
+        # RapidOCR's box is its text line's, cut at the word: within a quarter of the 64-pixel text size of the ink.
+        assert word.box == pytest.approx(box, abs=16)
+
+
+def test_both_engines_find_the_invoice_words_in_the_same_places() -> None:
+    page = Image.open(INVOICE_PNG).convert("RGB")
+    read = {name: {word.text: word.box for word in ocr.read_words(page, name)}
+            for name in ocr.ENGINES if name != "tesseract" or tesseract.program()}
+    for words in read.values():
+        assert set(INVOICE_WORDS) <= set(words)
+    if "tesseract" in read:  # the two engines agree on where each word is, within half a 40-pixel line
+        for text in INVOICE_WORDS:
+            assert read["rapidocr"][text] == pytest.approx(read["tesseract"][text], abs=20), text
+
+
+def test_without_tesseract_layoutlm_reads_with_rapidocr(models_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pytesseract.pytesseract, "tesseract_cmd", "/nonexistent/tesseract")
+    assert ocr.engine() == "rapidocr"
+    result = answer_document(INVOICE_PNG, "What is the total?", model=LAYOUTLM).to_json()
+    assert result["ocr"] == "rapidocr" and result["answer"]
+    assert answer_document(INVOICE_PNG, "What is the total?", model=DONUT).to_json()["ocr"] is None  # no OCR
+
+
+def test_tesseract_asked_for_but_missing_gets_our_message(models_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pytesseract.pytesseract, "tesseract_cmd", "/nonexistent/tesseract")
+    monkeypatch.setenv("APP_OCR", "tesseract")
     with pytest.raises(ModelUnavailableError, match="Install the tesseract-ocr package"):
         answer_document(INVOICE_PNG, "What is the total?", model=LAYOUTLM)
-    assert answer_document(INVOICE_PNG, "What is the total?", model=DONUT).model == DONUT  # no OCR needed
+    monkeypatch.setenv("APP_OCR", "easyocr")
+    with pytest.raises(ModelUnavailableError, match="use auto, tesseract or rapidocr"):
+        answer_document(INVOICE_PNG, "What is the total?", model=LAYOUTLM)
 
 
 def test_a_page_without_text_gets_a_no_text_answer(models_dir: Path) -> None:

@@ -319,3 +319,16 @@ def test_compare_tab_shows_one_column_per_model(page, app_url: str) -> None:
     panel.get_by_text("not comparable").first.wait_for(timeout=TIMEOUT_MS)
     assert page.locator(".toast-body.error").count() == 0
     page.screenshot(path=str(SCREENSHOTS / "compare_models.png"), full_page=True)
+
+
+def test_text_to_speech_plays_its_stream(page) -> None:
+    """The streamed speech is played: the page's audio element advances (its AAC segments decode in the browser)."""
+    panel = open_tab(page, "Speech", "Text to speech")
+    panel.locator("table[role=grid] tbody tr").first.click()
+    page.wait_for_timeout(1500)
+    panel.get_by_role("button", name="Speak", exact=True).click()
+    panel.get_by_text("facebook/mms-tts-eng").first.wait_for(timeout=TIMEOUT_MS)
+    played = panel.locator("audio").first
+    page.wait_for_function("audio => audio.currentTime > 0.2 && !audio.error", arg=played.element_handle(),
+                           timeout=TIMEOUT_MS)
+    assert page.locator(".toast-body.error").count() == 0

@@ -1,49 +1,41 @@
-"""Optical character recognition with Tesseract (through pytesseract): a page image -> words and their boxes.
+"""Optical character recognition for LayoutLM: a page image -> words and their boxes, by whichever engine is here.
 
-The `tesseract` program is a system package (Debian: tesseract-ocr; on Spaces it is listed in packages.txt).
-When it is missing, the request gets a message naming the package, and Donut, which needs no OCR, still works.
+Tesseract (backend/documents/tesseract.py) when the `tesseract` program is installed, else RapidOCR
+(backend/documents/rapidocr.py), which comes with requirements.txt and its models. APP_OCR=tesseract or rapidocr
+chooses one; auto (the default) prefers Tesseract: faster on a CPU, and the OCR that transformers'
+document-question-answering pipeline runs for LayoutLM.
 """
 
-from dataclasses import dataclass
+import os
 
-import pytesseract
 from PIL import Image
 
-from backend.errors import InputError, ModelUnavailableError
-from backend.limits import OCR_TIMEOUT_SECONDS
+from backend.documents import rapidocr, tesseract
+from backend.documents.words import Word
+from backend.errors import ModelUnavailableError
 
-OCR_LANGUAGE = "eng"  # Tesseract's language data; Debian's tesseract-ocr package ships English
-TESSERACT_MISSING = ("Tesseract OCR is not installed on this server, and LayoutLM needs it to read the page. "
-                     "Install the tesseract-ocr package (apt-get install tesseract-ocr; on Spaces, list it in "
-                     "packages.txt), or choose Donut, which reads pages without OCR.")
+__all__ = ["ENGINES", "Word", "engine", "normalized_box", "read_words"]
 
-
-@dataclass(frozen=True)
-class Word:
-    """One word Tesseract read, with its box in page-image pixels."""
-
-    text: str
-    box: tuple[int, int, int, int]  # xmin, ymin, xmax, ymax
+ENGINES = (tesseract.NAME, rapidocr.NAME)
 
 
-def read_words(page: Image.Image) -> list[Word]:
-    """The words on a page in Tesseract's reading order (blocks, lines, words); empty when it finds no text."""
-    try:
-        data = pytesseract.image_to_data(page, lang=OCR_LANGUAGE, output_type=pytesseract.Output.DICT,
-                                         timeout=OCR_TIMEOUT_SECONDS)
-    except pytesseract.TesseractNotFoundError as error:
-        raise ModelUnavailableError(TESSERACT_MISSING) from error
-    except RuntimeError as error:  # pytesseract kills tesseract at the timeout and raises a plain RuntimeError
-        if "timeout" not in str(error).lower():
-            raise
-        raise InputError(f"Reading the page's text took longer than {OCR_TIMEOUT_SECONDS:g} s. Upload a smaller "
-                         "scan (about 200 dots per inch is enough) or fewer pages.") from error
-    words = []
-    for text, left, top, width, height in zip(data["text"], data["left"], data["top"], data["width"],
-                                              data["height"], strict=True):
-        if text.strip():  # Tesseract also reports blocks, paragraphs and lines, with empty text
-            words.append(Word(text=text.strip(), box=(left, top, left + width, top + height)))
-    return words
+def engine() -> str:
+    """The OCR engine requests use now: APP_OCR if it names one, else Tesseract when installed, else RapidOCR."""
+    chosen = os.environ.get("APP_OCR", "auto").strip().lower() or "auto"
+    if chosen in ENGINES:
+        return chosen
+    if chosen != "auto":
+        raise ModelUnavailableError(f"APP_OCR={chosen!r} is not an OCR engine here; use auto, "
+                                    f"{' or '.join(ENGINES)}.")
+    return tesseract.NAME if tesseract.program() else rapidocr.NAME
+
+
+def read_words(page: Image.Image, name: str | None = None) -> list[Word]:
+    """The words on a page in reading order, read by engine `name` (default: `engine()`); empty when none."""
+    name = name or engine()
+    if name == tesseract.NAME:
+        return tesseract.read_words(page)
+    return rapidocr.read_words(page)
 
 
 def normalized_box(box: tuple[int, int, int, int], width: int, height: int) -> list[int]:

@@ -1,8 +1,9 @@
 """Document question answering: a page image or a PDF + a question -> the answer, its score, its page and its box.
 
-- LayoutLM (v1) answers extractively from the words Tesseract reads: the answer is a span of OCR words, and its
-  box the union of their boxes. A page longer than one 512-token window is read in overlapping windows; spans
-  are scored as the transformers document-question-answering pipeline scores them.
+- LayoutLM (v1) answers extractively from the words OCR reads (Tesseract when installed, else RapidOCR: see
+  backend/documents/ocr.py): the answer is a span of OCR words, and its box the union of their boxes. A page
+  longer than one 512-token window is read in overlapping windows; spans are scored as the transformers
+  document-question-answering pipeline scores them.
 - Donut reads the page image itself and generates the answer after a DocVQA prompt; it has no box. Its score is
   the geometric mean of the probabilities of the tokens it generated.
 A PDF's first DOCUMENT_PAGES_READ pages are each asked; the answer with the highest score wins.
@@ -49,11 +50,13 @@ class DocumentAnswer:
     page_count: int  # pages in the file
     note: str  # why there is no answer, or that later pages were not read; "" otherwise
     image: Image.Image  # the answer's page (the first page when there is no answer)
+    ocr: str | None = None  # the OCR engine that read the pages ("tesseract" or "rapidocr"); None for Donut
 
     def to_json(self) -> dict[str, Any]:
-        """The API's JSON form: {"model", "answer", "score", "page", "box", "pages_read", "page_count", "note"}."""
+        """The API's JSON form: {"model", "answer", "score", "page", "box", "pages_read", "page_count", "note",
+        "ocr"}."""
         return {"model": self.model, "answer": self.answer, "score": self.score, "page": self.page, "box": self.box,
-                "pages_read": self.pages_read, "page_count": self.page_count, "note": self.note}
+                "pages_read": self.pages_read, "page_count": self.page_count, "note": self.note, "ocr": self.ocr}
 
 
 @dispatch.task(files={"document": "document"})
@@ -64,8 +67,9 @@ def answer_document(document: Any, question: str, model: str | None = None) -> D
     document_pages = inputs.load_document(document, DOCUMENT_PAGES_READ)
     pages = document_pages.pages
     loaded = models.get(spec.id)
-    if spec.family == "layoutlm":
-        candidates = [answer_from_words(loaded, question, ocr.read_words(page), page.size) for page in pages]
+    engine = ocr.engine() if spec.family == "layoutlm" else None  # chosen once: every page is read alike
+    if engine:
+        candidates = [answer_from_words(loaded, question, ocr.read_words(page, engine), page.size) for page in pages]
     else:
         candidates = [answer_from_image(loaded, question, page) for page in pages]
     found = [(candidate.score, index) for index, candidate in enumerate(candidates) if candidate is not None]
@@ -76,12 +80,12 @@ def answer_document(document: Any, question: str, model: str | None = None) -> D
         read = "the page" if len(pages) == 1 else f"pages 1-{len(pages)}"
         return DocumentAnswer(model=spec.id, answer="", score=0.0, page=None, box=None, pages_read=len(pages),
                               page_count=document_pages.page_count,
-                              note=" ".join([NO_TEXT_NOTE.format(pages=read), *notes]), image=pages[0])
+                              note=" ".join([NO_TEXT_NOTE.format(pages=read), *notes]), image=pages[0], ocr=engine)
     _, best = max(found, key=lambda item: (item[0], -item[1]))  # the highest score; on a tie, the first page
     candidate = candidates[best]
     return DocumentAnswer(model=spec.id, answer=candidate.answer, score=candidate.score, page=best + 1,
                           box=candidate.box, pages_read=len(pages), page_count=document_pages.page_count,
-                          note=" ".join(notes), image=pages[best])
+                          note=" ".join(notes), image=pages[best], ocr=engine)
 
 
 # --- LayoutLM: a span of OCR words --------------------------------------------------------------------------
