@@ -12,8 +12,11 @@ windows merge badly when one window holds several passes.
 - CTranslate2: faster-whisper's own sequential `WhisperModel.transcribe`, which seeks the same way, streamed
   segment by segment.
 
-Both decode each window on its own (no previous-text prompt), with temperature fallback on a failed decode, and
-use `beam_size` beams (1 = greedy); the default per engine and device is chosen on measurements (bench/whisper_real.py).
+Both decode each window once with the previous windows' text as a prompt (with its timestamps: a text-only prompt
+made real Whisper base stop writing timestamps, one 30 s segment per window), as openai/whisper and faster-whisper
+do by default; without it, real speech lost about 1 % more words (BENCHMARKS.md). No temperature fallback and no
+no-speech skipping: deterministic, and the same on both engines. `beam_size` beams (1 = greedy); the default per
+engine and device is chosen on measurements (bench/whisper_real.py, BENCHMARKS.md).
 """
 
 import math
@@ -21,6 +24,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
+import torch
 
 from backend import compute, models
 from backend.catalog import ModelSpec
@@ -34,16 +38,9 @@ MAX_BEAMS = 5  # `beam_size` 1-5: openai/whisper's and faster-whisper's default 
 # Beams when the caller gives none, per (engine, device type); see BENCHMARKS.md "Whisper on real weights".
 # Greedy flips near-ties on real speech ("in the park" -> "in the power-c", issue 21) where 5 beams do not.
 DEFAULT_BEAMS = {("torch", "cpu"): 5, ("torch", "cuda"): 5, ("ctranslate2", "cpu"): 5, ("ctranslate2", "cuda"): 5}
-# A failed decode (too repetitive, or too unlikely) is decoded again, sampling at the next temperature
-# (openai/whisper's and faster-whisper's defaults).
-FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
-LOG_PROB_THRESHOLD = -1.0  # mean log-probability per token below which a decode failed
-NO_SPEECH_THRESHOLD = 0.6  # <|nospeech|> probability above which a failed window counts as silence and is skipped
-# Too repetitive: transformers measures gzip compression on token ids (its documented 1.35), faster-whisper on the
-# text (openai's 2.4).
-TOKEN_COMPRESSION_THRESHOLD = 1.35
-TEXT_COMPRESSION_THRESHOLD = 2.4
 MIN_TAIL_SECONDS = 0.1  # a remainder shorter than this after the last window is not decoded
+MAX_PROMPT_TOKENS = 223  # previous tokens given as the prompt: openai/whisper's n_text_ctx // 2 - 1
+PROMPT_TASK_TOKENS = 4  # <|startoftranscript|>, language, task, and one to spare, besides prompt and new tokens
 
 
 def beams_for(beam_size: int | str | None, engine: str, device_type: str) -> int:
@@ -74,7 +71,9 @@ def stream_whisper(
         probability = None
     else:
         probability = 1.0
-    timestamp_begin = model.generation_config.no_timestamps_token_id + 1
+    generation = model.generation_config
+    timestamp_begin = generation.no_timestamps_token_id + 1
+    history: list[int] = []  # the tokens of the segments so far, timestamps included (relative to their window)
     total = max(1, math.ceil(duration))
     segments: list[Segment] = []
     texts: list[str] = []  # each segment's text as decoded, with its leading space (none in e.g. Chinese)
@@ -82,14 +81,19 @@ def stream_whisper(
     while len(samples) - seek >= MIN_TAIL_SECONDS * rate:
         piece = samples[seek:seek + window]
         features = extractor(piece, sampling_rate=rate, return_tensors="pt").input_features  # padded to 30 s
+        prompt = [generation.prev_sot_token_id, *history[-MAX_PROMPT_TOKENS:]] if history else []
+        # The prompt, the task tokens and the new tokens share the decoder's 448 positions.
+        room = model.config.max_target_positions - len(prompt) - PROMPT_TASK_TOKENS
         with compute.model_work():
             output = model.generate(
                 features.to(loaded.device, loaded.dtype), language=language, task=task, return_timestamps=True,
                 return_segments=True, force_unique_generate_call=True,  # one pass over this window, we seek
-                num_beams=beams, max_new_tokens=MAX_TRANSCRIPTION_NEW_TOKENS, temperature=FALLBACK_TEMPERATURES,
-                compression_ratio_threshold=TOKEN_COMPRESSION_THRESHOLD, logprob_threshold=LOG_PROB_THRESHOLD,
-                no_speech_threshold=NO_SPEECH_THRESHOLD)
+                num_beams=beams, max_new_tokens=min(MAX_TRANSCRIPTION_NEW_TOKENS, room),
+                prompt_ids=torch.tensor(prompt, device=loaded.device) if prompt else None)
         found = output["segments"][0]
+        for found_segment in found:  # text and timestamps, no end-of-text or other special tokens
+            history += [token for token in found_segment["tokens"].tolist()
+                        if token < generation.eos_token_id or token >= timestamp_begin]
         offset = seek / rate  # seconds
         for found_segment in found:
             text = tokenizer.decode([token for token in found_segment["tokens"].tolist() if token < timestamp_begin],
@@ -138,14 +142,13 @@ def stream_whisper_ctranslate2(
     runner = loaded.model.runner
     with compute.model_work():
         pieces, info = runner.transcribe(
-            samples, language=language, task=task, beam_size=beams, best_of=MAX_BEAMS,
-            temperature=list(FALLBACK_TEMPERATURES), compression_ratio_threshold=TEXT_COMPRESSION_THRESHOLD,
-            log_prob_threshold=LOG_PROB_THRESHOLD, no_speech_threshold=NO_SPEECH_THRESHOLD,
-            condition_on_previous_text=False,  # each window on its own, as on torch
+            samples, language=language, task=task, beam_size=beams, best_of=1, temperature=0.0,
+            condition_on_previous_text=True,  # the previous windows' text as the prompt, as on torch
+            log_prob_threshold=None, no_speech_threshold=None, compression_ratio_threshold=None,
             vad_filter=False, without_timestamps=False,
-            # CTranslate2 decodes at most half of prompt + max_new_tokens per window (openai/whisper's sample_len,
-            # 448 // 2): about 221 tokens here, against MAX_TRANSCRIPTION_NEW_TOKENS on torch.
-            max_new_tokens=MAX_TRANSCRIPTION_NEW_TOKENS)
+            # No max_new_tokens: faster-whisper refuses one that does not fit beside the prompt in the decoder's 448
+            # positions; without it, it decodes up to openai/whisper's sample_len (224) per window.
+            max_new_tokens=None)
     detected = language or find_language(info.language, spec.languages) or info.language
     probability = round(float(info.language_probability), 4)
     total = max(1, math.ceil(duration))
