@@ -75,8 +75,9 @@ def main(turns: int, only: str | None) -> dict[str, Any]:
     def faster_whisper_own(clip: Path) -> Callable[[], str]:
         return lambda: "".join(piece.text for piece in reference.transcribe(str(clip), language="en")[0])
 
+    own = "faster-whisper transcribe (int8, its defaults: 5 beams)"
     variants: dict[str, tuple[Callable[[], str], Callable[[], str]]] = {
-        "faster-whisper transcribe (int8, its defaults: 5 beams)": (faster_whisper_own(path), faster_whisper_own(short))}
+        own: (faster_whisper_own(path), faster_whisper_own(short))}
     for engine in ("ctranslate2", "torch"):
         if only and engine != only:
             continue

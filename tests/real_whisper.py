@@ -307,7 +307,8 @@ def speak(text: str, path: Path, voice: str = "en-us") -> Path:
     import soxr
 
     raw = path.with_suffix(".espeak.wav")
-    subprocess.run(["espeak-ng", "-v", voice, "-s", str(WORDS_PER_MINUTE), "-w", str(raw), text], check=True, capture_output=True)
+    subprocess.run(["espeak-ng", "-v", voice, "-s", str(WORDS_PER_MINUTE), "-w", str(raw), text], check=True,
+                   capture_output=True)
     samples, rate = soundfile.read(raw, dtype="float32")
     raw.unlink()
     soundfile.write(path, soxr.resample(samples, rate, RATE), RATE)

@@ -96,16 +96,15 @@ def stream_whisper(
                         if token < generation.eos_token_id or token >= timestamp_begin]
         offset = seek / rate  # seconds
         for found_segment in found:
-            text = tokenizer.decode([token for token in found_segment["tokens"].tolist() if token < timestamp_begin],
-                                    skip_special_tokens=True).strip()
-            if text:
-                texts.append(tokenizer.decode([token for token in found_segment["tokens"].tolist()
-                                               if token < timestamp_begin], skip_special_tokens=True))
+            decoded = tokenizer.decode([token for token in found_segment["tokens"].tolist() if token < timestamp_begin],
+                                       skip_special_tokens=True)
+            if decoded.strip():
+                texts.append(decoded)
                 segments.append(to_segment({"timestamp": (offset + float(found_segment["start"]),
-                                                          offset + float(found_segment["end"])), "text": text},
+                                                          offset + float(found_segment["end"])), "text": decoded},
                                            duration))
-        seek += next_start(output["sequences"][0].tolist(), found, timestamp_begin,
-                           model.generation_config.eos_token_id, len(piece), rate)
+        seek += next_start(output["sequences"][0].tolist(), found, timestamp_begin, generation.eos_token_id,
+                           len(piece), rate)
         finished = len(samples) - seek < MIN_TAIL_SECONDS * rate
         yield TranscriptionStep(result=TranscriptionResult(
             model=spec.id, text="".join(texts).strip(), language=language,
