@@ -61,6 +61,7 @@ def transcribe(
     model: str = DEFAULT_MODEL,
     language: str = AUTO,
     task: str = "transcribe",
+    beam_size: int = 0,
     progress: gr.Progress = gr.Progress(track_tqdm=True),  # noqa: B008 - gradio's documented idiom
 ) -> Iterator[tuple[Any, ...]]:
     """Transcribe speech into text, or translate it into English text, with timed segments and subtitles.
@@ -76,6 +77,7 @@ def transcribe(
         language: The spoken language: "auto" to detect it, an English name ("French") or a code ("fr"; ISO 639-3
             such as "fra" or "swh" for MMS-1b-all).
         task: "transcribe" (text in the spoken language) or "translate" (English text; Whisper and XLS-R only).
+        beam_size: Whisper's beams, 1 (greedy, fastest) to 5 (most accurate); 0 for the default of its engine.
 
     Returns:
         JSON {"model", "text", "language", "segments": [{"start", "end", "text"}...], "language_probability",
@@ -84,9 +86,10 @@ def transcribe(
     if audio is None:
         raise gr.Error("Record with the microphone, upload an audio file, or pick an example below.")
     show_loading(model, TASK, progress)
-    # Long audio shows the text of each finished batch of 30 s windows; every output comes with the last step.
-    for step in recognition.stream_transcription(audio, model=model, language=language, task=task):
-        progress((step.done, step.total), desc="Transcribing", unit="windows")
+    # Long audio shows the text after each decoded 30 s window; every output comes with the last step.
+    beams = None if beam_size in (0, None, "") else beam_size  # 0: the engine's default (backend/speech/whisper.py)
+    for step in recognition.stream_transcription(audio, model=model, language=language, task=task, beam_size=beams):
+        progress((step.done, step.total), desc="Transcribing", unit="seconds")
         if step.done < step.total:
             yield step.result.text, gr.skip(), gr.skip(), gr.skip(), gr.skip()
     result = step.result
@@ -124,6 +127,10 @@ def build() -> None:
                                        filterable=True, allow_custom_value=True)
                 task_choice = gr.Radio(choices=[("Transcribe", "transcribe"), ("Translate to English", "translate")],
                                      value="transcribe", label="Task")
+                # Custom values reach the backend, which refuses anything but 1-5 with its own message.
+                beam_choice = gr.Dropdown(choices=[("Default", 0), ("1 (greedy, fastest)", 1), ("2", 2), ("3", 3),
+                                                   ("4", 4), ("5 (most accurate)", 5)], value=0, label="Beams",
+                                          allow_custom_value=True)
             run = gr.Button("Transcribe", variant="primary")
         with gr.Column():
             text = gr.Textbox(label="Text", lines=6, buttons=["copy"], interactive=False)
@@ -135,7 +142,7 @@ def build() -> None:
 
     run.click(
         transcribe,
-        inputs=[audio, model, language, task_choice],
+        inputs=[audio, model, language, task_choice, beam_choice],
         outputs=[text, detected, segments, subtitles, result],
         api_name="transcribe",
         concurrency_id=MODEL_QUEUE,

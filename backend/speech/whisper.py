@@ -1,7 +1,22 @@
-"""Whisper on both engines: transformers' ASR pipeline (torch) and faster-whisper (CTranslate2), over 30 s windows.
+"""Whisper on both engines, over audio of any length, decoded as Whisper itself does long audio.
 
-Audio longer than one pass is cut into 30 s windows decoded in batches; on torch the batches can be streamed, with
-the text of the finished windows after each batch.
+Whisper reads 30 s windows. When a window's text ends on a finished segment (a closing timestamp with speech still
+to come), the next window starts at that timestamp, not at the window's end: a sentence cut by the window edge is
+decoded whole in the next one (openai/whisper's `transcribe`, "seek"). Fixed, back-to-back windows would lose the
+speech between a window's last timestamp and its end (issue 21), and the transformers pipeline's overlapping
+windows merge badly when one window holds several passes.
+
+- torch: `model.generate` on one window at a time (`force_unique_generate_call`: one pass), segments from its
+  timestamps, the next window where the last finished segment ends. Each window's segments are final, so the text
+  so far is streamed after every window.
+- CTranslate2: faster-whisper's own sequential `WhisperModel.transcribe`, which seeks the same way, streamed
+  segment by segment.
+
+Both decode each window once with the previous windows' text as a prompt (with its timestamps: a text-only prompt
+made real Whisper base stop writing timestamps, one 30 s segment per window), as openai/whisper and faster-whisper
+do by default; without it, real speech lost about 1 % more words (BENCHMARKS.md). No temperature fallback and no
+no-speech skipping: deterministic, and the same on both engines. `beam_size` beams (1 = greedy); the default per
+engine and device is chosen on measurements (bench/whisper_real.py, BENCHMARKS.md).
 """
 
 import math
@@ -9,189 +24,156 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
+import torch
 
 from backend import compute, models
 from backend.catalog import ModelSpec
+from backend.errors import InputError
 from backend.languages import find_language
 from backend.limits import MAX_TRANSCRIPTION_NEW_TOKENS
-from backend.speech.transcript import TranscriptionResult, TranscriptionStep, to_segment
+from backend.speech.transcript import Segment, TranscriptionResult, TranscriptionStep, to_segment
 
 WHISPER_CHUNK_SECONDS = 30  # Whisper's window
-# Greedy decoding, as `model.generate` does by default; the ASR pipeline would otherwise use 5 beams, which took
-# 2.2x the time of greedy decoding on 30 s with Whisper base here (bench/).
-WHISPER_BEAMS = 1
-WHISPER_BATCH_SIZE = 4  # windows decoded together; more windows per batch help long audio on CPU and GPU alike
+MAX_BEAMS = 5  # `beam_size` 1-5: openai/whisper's and faster-whisper's default is 5
+# Beams when the caller gives none, per (engine, device type); see BENCHMARKS.md "Whisper on real weights".
+# Greedy flips near-ties on real speech ("in the park" -> "in the power-c", issue 21) where 5 beams do not.
+DEFAULT_BEAMS = {("torch", "cpu"): 5, ("torch", "cuda"): 5, ("ctranslate2", "cpu"): 5, ("ctranslate2", "cuda"): 5}
+MIN_TAIL_SECONDS = 0.1  # a remainder shorter than this after the last window is not decoded
+MAX_PROMPT_TOKENS = 223  # previous tokens given as the prompt: openai/whisper's n_text_ctx // 2 - 1
+PROMPT_TASK_TOKENS = 4  # <|startoftranscript|>, language, task, and one to spare, besides prompt and new tokens
 
 
-def transcribe_whisper(
-    recognizer: Any, spec: ModelSpec, samples: np.ndarray, duration: float, language: str | None, task: str
-) -> TranscriptionResult:
-    """Whisper over 30 s windows, with segment timestamps and, when not given, the detected language."""
-    rate = recognizer.feature_extractor.sampling_rate
-    single_window = len(samples) <= WHISPER_CHUNK_SECONDS * rate
-    if language is None and not single_window:
-        # One language for the whole recording, detected on its first window (as Whisper's own long-form
-        # decoding does); the pipeline's per-window detection fails with batched windows in transformers 5.23.
-        language = detect_language(recognizer, samples[: WHISPER_CHUNK_SECONDS * rate])
-    generate_kwargs: dict[str, Any] = {"task": task, "max_new_tokens": MAX_TRANSCRIPTION_NEW_TOKENS,
-                                       "num_beams": WHISPER_BEAMS}
-    if language:
-        generate_kwargs["language"] = language
-    # Windows only for audio longer than one: the pipeline's 30 s windows overlap by 5 s on each side, so even
-    # exactly 30 s would be decoded as two windows (measured 1.84x the model's own time for 30 s, see bench/).
-    windows = {} if single_window else {"chunk_length_s": WHISPER_CHUNK_SECONDS, "batch_size": WHISPER_BATCH_SIZE}
-    output = recognizer(
-        samples,
-        **windows,
-        return_timestamps=True,
-        return_language=language is None,  # a single window: detected while decoding it, at no extra cost
-        generate_kwargs=generate_kwargs,
-        ignore_warning=True,  # the warning is about seq2seq chunking in general; Whisper's timestamps handle it
-    )
-    chunks = output.get("chunks", [])
-    # The pipeline reports a detected language by its English name ("french").
-    heard = next((chunk["language"] for chunk in chunks if chunk.get("language")), None)
-    detected = language or (find_language(heard, spec.languages) if heard else None)
-    return TranscriptionResult(
-        model=spec.id,
-        text=output["text"].strip(),
-        language=detected,
-        segments=[to_segment(chunk, duration) for chunk in chunks if chunk["text"].strip()],
-        language_probability=1.0 if language else None,
-    )
+def beams_for(beam_size: int | str | None, engine: str, device_type: str) -> int:
+    """The beam count to use: the caller's (checked, 1-MAX_BEAMS) or the default for this engine and device."""
+    if beam_size is None:
+        return DEFAULT_BEAMS.get((engine, device_type), MAX_BEAMS)
+    if isinstance(beam_size, str) and beam_size.strip().isdigit():  # typed into the UI's menu
+        beam_size = int(beam_size)
+    if isinstance(beam_size, bool) or not isinstance(beam_size, int | float) or beam_size != int(beam_size) or not (
+            1 <= beam_size <= MAX_BEAMS):
+        raise InputError(f"beam_size must be a whole number from 1 (greedy, fastest) to {MAX_BEAMS} (most accurate); "
+                         f"got {str(beam_size)[:20]!r}.")
+    return int(beam_size)
 
 
-def whisper_windows(duration: float) -> list[dict[str, float]]:
-    """Fixed WHISPER_CHUNK_SECONDS windows covering the audio, {"start", "end"} in seconds (at least one)."""
-    count = max(1, math.ceil(duration / WHISPER_CHUNK_SECONDS))
-    return [{"start": float(index * WHISPER_CHUNK_SECONDS),
-             "end": min(float((index + 1) * WHISPER_CHUNK_SECONDS), duration)} for index in range(count)]
-
-
-def transcribe_whisper_ctranslate2(
+def stream_whisper(
     loaded: models.LoadedModel, spec: ModelSpec, samples: np.ndarray, duration: float, language: str | None,
-    task: str,
-) -> TranscriptionResult:
-    """Whisper on CTranslate2 (faster-whisper): fixed 30 s windows decoded in batches, greedy, as the torch path.
-
-    No VAD (the windows are given), no fallback temperatures, no previous-text conditioning and no no-speech
-    skipping, so every window is decoded once, greedily, like `transcribe_whisper`. A language not given is
-    detected on the first window, with its probability.
-    """
-    from faster_whisper import BatchedInferencePipeline
-
-    if "faster_whisper_pipeline" not in loaded.memo:
-        loaded.memo["faster_whisper_pipeline"] = BatchedInferencePipeline(loaded.model.runner)
-    pieces, info = loaded.memo["faster_whisper_pipeline"].transcribe(
-        samples,
-        language=language,
-        task=task,
-        beam_size=WHISPER_BEAMS,
-        best_of=1,
-        temperature=0.0,
-        condition_on_previous_text=False,
-        vad_filter=False,
-        clip_timestamps=whisper_windows(duration),
-        batch_size=WHISPER_BATCH_SIZE,
-        without_timestamps=False,
-        # CTranslate2 decodes at most half of prompt + max_new_tokens per window (openai/whisper's sample_len,
-        # 448 // 2): about 221 tokens here, against MAX_TRANSCRIPTION_NEW_TOKENS on torch.
-        max_new_tokens=MAX_TRANSCRIPTION_NEW_TOKENS,
-        log_prob_threshold=None,
-        no_speech_threshold=None,
-        compression_ratio_threshold=None,
-    )
-    pieces = list(pieces)  # a generator: the windows are decoded here
-    segments = [to_segment({"timestamp": (piece.start, piece.end), "text": piece.text}, duration)
-                for piece in pieces if piece.text.strip()]
-    return TranscriptionResult(
-        model=spec.id,
-        text="".join(piece.text for piece in pieces).strip(),
-        language=language or find_language(info.language, spec.languages) or info.language,
-        segments=segments,
-        language_probability=round(float(info.language_probability), 4),
-    )
-
-
-def stream_whisper_windows(
-    recognizer: Any, spec: ModelSpec, samples: np.ndarray, duration: float, language: str | None, task: str
+    task: str, beams: int,
 ) -> Iterator[TranscriptionStep]:
-    """Whisper over batched 30 s windows as `transcribe_whisper` decodes them, with the text so far after each batch.
-
-    The pipeline's own preprocessing, forward pass and joining run here step by step, so the whole result is the
-    one `recognizer(samples, chunk_length_s=..., batch_size=...)` gives. The text shown after a batch keeps only
-    the segments that end before the next window starts: later windows overlap the last one and may rewrite its end.
-    """
-    from torch.utils.data import DataLoader
-    from transformers.pipelines.base import PipelineChunkIterator, PipelineIterator, no_collate_fn, pad_collate_fn
-
-    rate = recognizer.feature_extractor.sampling_rate
-    if language is None:  # one language for the recording, detected on its first window (see transcribe_whisper)
-        with compute.model_work():
-            language = detect_language(recognizer, samples[: WHISPER_CHUNK_SECONDS * rate])
-    generate_kwargs: dict[str, Any] = {"task": task, "max_new_tokens": MAX_TRANSCRIPTION_NEW_TOKENS,
-                                       "num_beams": WHISPER_BEAMS, "language": language}
-    sanitized = recognizer._sanitize_parameters(chunk_length_s=WHISPER_CHUNK_SECONDS, return_timestamps=True,
-                                                generate_kwargs=generate_kwargs, ignore_warning=True)
-    preprocess, forward, postprocess = (
-        {**defaults, **given} for defaults, given in zip(
-            (recognizer._preprocess_params, recognizer._forward_params, recognizer._postprocess_params), sanitized,
-            strict=True))
-    # As the pipeline batches its windows (transformers.pipelines.base.ChunkPipeline.get_iterator).
-    collate = (no_collate_fn if WHISPER_BATCH_SIZE == 1
-               else pad_collate_fn(recognizer.tokenizer, recognizer.feature_extractor))
-    windows = DataLoader(PipelineChunkIterator([samples], recognizer.preprocess, preprocess), num_workers=0,
-                         batch_size=WHISPER_BATCH_SIZE, collate_fn=collate)
-    decoded_windows = iter(PipelineIterator(windows, recognizer.forward, forward,
-                                            loader_batch_size=WHISPER_BATCH_SIZE))
+    """Whisper on torch, window after window; after each, the segments so far (`done` of `total` seconds)."""
+    model, extractor = loaded.model, loaded.processor.feature_extractor
+    tokenizer = loaded.processor.tokenizer
+    rate = extractor.sampling_rate
     window = WHISPER_CHUNK_SECONDS * rate  # samples
-    stride = round(window / 6)  # the pipeline's default overlap: a sixth of a window on each side
-    step = window - 2 * stride
-    total = whisper_window_count(len(samples), window, stride)
-    outputs: list[dict[str, Any]] = []
-    while True:
-        with compute.model_work():  # one batch of windows; the lock is not held while the caller shows the text
-            # next() by hand: islice would call iter() again, which restarts a transformers PipelineIterator.
-            batch = [output for output in (next(decoded_windows, None) for _ in range(WHISPER_BATCH_SIZE))
-                     if output is not None]
-        outputs.extend(batch)
-        finished = not batch or bool(outputs[-1]["is_last"])
-        joined = recognizer.postprocess([dict(output) for output in outputs], **postprocess)
-        chunks = joined.get("chunks", [])
-        if finished:
-            yield TranscriptionStep(result=TranscriptionResult(
-                model=spec.id, text=joined["text"].strip(), language=language,
-                segments=[to_segment(chunk, duration) for chunk in chunks if chunk["text"].strip()],
-                language_probability=1.0 if language else None),  # as transcribe_whisper reports it
-                done=total, total=total)
-            return
-        settled = len(outputs) * step / rate  # seconds: where the next window starts
-        done = []
-        for chunk in chunks[:-1]:  # the last one is still open
-            if chunk["timestamp"][1] is None or chunk["timestamp"][1] > settled:
-                break
-            done.append(chunk)
+    if language is None:  # one language for the recording, detected on its first window (as Whisper does)
+        with compute.model_work():
+            language = detect_language(loaded, samples[:window])
+        probability = None
+    else:
+        probability = 1.0
+    generation = model.generation_config
+    timestamp_begin = generation.no_timestamps_token_id + 1
+    history: list[int] = []  # the tokens of the segments so far, timestamps included (relative to their window)
+    total = max(1, math.ceil(duration))
+    segments: list[Segment] = []
+    texts: list[str] = []  # each segment's text as decoded, with its leading space (none in e.g. Chinese)
+    seek = 0  # samples: where the next window starts
+    while len(samples) - seek >= MIN_TAIL_SECONDS * rate:
+        piece = samples[seek:seek + window]
+        features = extractor(piece, sampling_rate=rate, return_tensors="pt").input_features  # padded to 30 s
+        prompt = [generation.prev_sot_token_id, *history[-MAX_PROMPT_TOKENS:]] if history else []
+        # The prompt, the task tokens and the new tokens share the decoder's 448 positions.
+        room = model.config.max_target_positions - len(prompt) - PROMPT_TASK_TOKENS
+        with compute.model_work():
+            output = model.generate(
+                features.to(loaded.device, loaded.dtype), language=language, task=task, return_timestamps=True,
+                return_segments=True, force_unique_generate_call=True,  # one pass over this window, we seek
+                num_beams=beams, max_new_tokens=min(MAX_TRANSCRIPTION_NEW_TOKENS, room),
+                prompt_ids=torch.tensor(prompt, device=loaded.device) if prompt else None)
+        found = output["segments"][0]
+        for found_segment in found:  # text and timestamps, no end-of-text or other special tokens
+            history += [token for token in found_segment["tokens"].tolist()
+                        if token < generation.eos_token_id or token >= timestamp_begin]
+        offset = seek / rate  # seconds
+        for found_segment in found:
+            decoded = tokenizer.decode([token for token in found_segment["tokens"].tolist() if token < timestamp_begin],
+                                       skip_special_tokens=True)
+            if decoded.strip():
+                texts.append(decoded)
+                segments.append(to_segment({"timestamp": (offset + float(found_segment["start"]),
+                                                          offset + float(found_segment["end"])), "text": decoded},
+                                           duration))
+        seek += next_start(output["sequences"][0].tolist(), found, timestamp_begin, generation.eos_token_id,
+                           len(piece), rate)
+        finished = len(samples) - seek < MIN_TAIL_SECONDS * rate
         yield TranscriptionStep(result=TranscriptionResult(
-            model=spec.id, text="".join(chunk["text"] for chunk in done).strip(), language=language,
-            segments=[to_segment(chunk, duration) for chunk in done if chunk["text"].strip()],
-            language_probability=1.0 if language else None),
-            done=len(outputs), total=total)
+            model=spec.id, text="".join(texts).strip(), language=language,
+            segments=list(segments), language_probability=probability),
+            done=total if finished else min(total - 1, math.floor(seek / rate)), total=total)
+    if not segments and seek == 0:  # shorter than MIN_TAIL_SECONDS: nothing to decode
+        yield TranscriptionStep(result=TranscriptionResult(model=spec.id, text="", language=language,
+                                                           language_probability=probability), done=total, total=total)
 
 
-def whisper_window_count(samples: int, window: int, stride: int) -> int:
-    """How many windows the pipeline cuts audio of this many samples into (its chunk_iter's loop)."""
-    count = 0
-    for start in range(0, samples, window - 2 * stride):
-        count += min(window, samples - start) > (stride if start else 0)  # a tail within the overlap is dropped
-        if start + window >= samples:
+def next_start(tokens: list[int], found: list[dict[str, Any]], timestamp_begin: int, end_of_text: int, window: int,
+               rate: int) -> int:
+    """How many samples to move on after a window: to its end when its text ended there, else to where the last
+    finished segment ends (openai/whisper's rule: a window not ending on a lone timestamp stopped mid-speech)."""
+    generated = list(tokens)
+    while generated and generated[-1] == end_of_text:  # the end of text, and the padding of a batch
+        generated.pop()
+    text_then_timestamp = (len(generated) >= 2 and generated[-1] >= timestamp_begin
+                           and generated[-2] < timestamp_begin)
+    if text_then_timestamp or not found:
+        return window
+    resume = round(float(found[-1]["end"]) * rate)
+    return resume if 0 < resume < window else window
+
+
+def stream_whisper_ctranslate2(
+    loaded: models.LoadedModel, spec: ModelSpec, samples: np.ndarray, duration: float, language: str | None,
+    task: str, beams: int,
+) -> Iterator[TranscriptionStep]:
+    """Whisper on CTranslate2 through faster-whisper's sequential decoding; the segments so far after each one.
+
+    A language not given is detected on the first window, with its probability.
+    """
+    runner = loaded.model.runner
+    with compute.model_work():
+        pieces, info = runner.transcribe(
+            samples, language=language, task=task, beam_size=beams, best_of=1, temperature=0.0,
+            condition_on_previous_text=True,  # the previous windows' text as the prompt, as on torch
+            log_prob_threshold=None, no_speech_threshold=None, compression_ratio_threshold=None,
+            vad_filter=False, without_timestamps=False,
+            # No max_new_tokens: faster-whisper refuses one that does not fit beside the prompt in the decoder's 448
+            # positions; without it, it decodes up to openai/whisper's sample_len (224) per window.
+            max_new_tokens=None)
+    detected = language or find_language(info.language, spec.languages) or info.language
+    probability = round(float(info.language_probability), 4)
+    total = max(1, math.ceil(duration))
+    segments: list[Segment] = []
+    texts: list[str] = []  # as decoded, with leading spaces
+    decoded = iter(pieces)  # a generator: each window is decoded when its first segment is asked for
+    while True:
+        with compute.model_work():
+            piece = next(decoded, None)
+        if piece is None:
             break
-    return count
+        if piece.text.strip():
+            texts.append(piece.text)
+            segments.append(to_segment({"timestamp": (piece.start, piece.end), "text": piece.text}, duration))
+        yield TranscriptionStep(result=TranscriptionResult(
+            model=spec.id, text="".join(texts).strip(), language=detected,
+            segments=list(segments), language_probability=probability),
+            done=min(total - 1, math.floor(piece.end)), total=total)
+    yield TranscriptionStep(result=TranscriptionResult(
+        model=spec.id, text="".join(texts).strip(), language=detected,
+        segments=segments, language_probability=probability), done=total, total=total)
 
 
-def detect_language(recognizer: Any, window: np.ndarray) -> str:
+def detect_language(loaded: models.LoadedModel, window: np.ndarray) -> str:
     """The language code Whisper hears in up to 30 s of audio."""
-    extractor = recognizer.feature_extractor
+    extractor = loaded.processor.feature_extractor
     features = extractor(window, sampling_rate=extractor.sampling_rate, return_tensors="pt").input_features
-    model = recognizer.model
-    token_id = int(model.detect_language(features.to(model.device, model.dtype))[0])
-    return recognizer.tokenizer.convert_ids_to_tokens(token_id).strip("<|>")  # "<|fr|>" -> "fr"
+    token_id = int(loaded.model.detect_language(features.to(loaded.device, loaded.dtype))[0])
+    return loaded.processor.tokenizer.convert_ids_to_tokens(token_id).strip("<|>")  # "<|fr|>" -> "fr"

@@ -20,12 +20,7 @@ from backend.speech.transcript import (  # noqa: F401  (the task's result types,
     TranscriptionStep,
     asr_pipeline,
 )
-from backend.speech.whisper import (
-    WHISPER_CHUNK_SECONDS,
-    stream_whisper_windows,
-    transcribe_whisper,
-    transcribe_whisper_ctranslate2,
-)
+from backend.speech.whisper import beams_for, stream_whisper, stream_whisper_ctranslate2
 
 TASKS = ("transcribe", "translate")  # "translate" means speech in another language -> English text
 TRANSLATING_FAMILIES = ("whisper", "xls_r_translation")  # the families that can translate
@@ -37,9 +32,11 @@ def transcribe(
     model: str | None = None,
     language: str | None = None,
     task: str = "transcribe",
+    beam_size: int | None = None,
 ) -> TranscriptionResult:
-    """Turn speech into text; `language` None/""/"auto" detects it; task "translate" gives English (Whisper, XLS-R)."""
-    for step in stream_transcription(audio, model=model, language=language, task=task):
+    """Turn speech into text; `language` None/""/"auto" detects it; task "translate" gives English (Whisper, XLS-R);
+    `beam_size` 1-5 (Whisper; None: the default for its engine and device, see backend/speech/whisper.py)."""
+    for step in stream_transcription(audio, model=model, language=language, task=task, beam_size=beam_size):
         result = step.result
     return result
 
@@ -49,12 +46,14 @@ def stream_transcription(
     model: str | None = None,
     language: str | None = None,
     task: str = "transcribe",
+    beam_size: int | None = None,
 ) -> Iterator[TranscriptionStep]:
-    """`transcribe`, yielding the text of each finished batch of 30 s windows of long audio (Whisper) before the
-    whole result; audio that fits one window, and the other models, give the whole result in one step. In Ray mode
-    the cluster computes the whole result (backend/dispatch.py), so there is one step."""
+    """`transcribe`, yielding the text so far after each decoded 30 s window (Whisper; `done` of `total` seconds of
+    audio) before the whole result; the other models give the whole result in one step. In Ray mode the cluster
+    computes the whole result (backend/dispatch.py), so there is one step."""
     if dispatch.is_remote():
-        yield TranscriptionStep(result=transcribe(audio, model=model, language=language, task=task), done=1, total=1)
+        yield TranscriptionStep(result=transcribe(audio, model=model, language=language, task=task,
+                                                  beam_size=beam_size), done=1, total=1)
         return
     spec = resolve_model("transcribe", model)
     code = speech_language(language, spec)
@@ -66,6 +65,7 @@ def stream_transcription(
     if spec.family == "xls_r_translation" and task != "translate":
         raise InputError(f"{spec.label} only translates speech into English text; choose the task 'translate', or "
                          "a Whisper or MMS model to transcribe.")
+    beams = beams_for(beam_size, "torch", "cpu")  # checked before the model loads; the default is chosen below
     loaded = models.get(spec.id)
     engine, precision = models.engine_of(loaded)
     if spec.family == "xls_r_translation":
@@ -77,18 +77,16 @@ def stream_transcription(
         rate = loaded.processor.feature_extractor.sampling_rate
         samples = inputs.load_audio(audio, sampling_rate=rate)
         duration = len(samples) / rate
-        if engine == "torch" and spec.family == "whisper" and len(samples) > WHISPER_CHUNK_SECONDS * rate:
-            for step in stream_whisper_windows(asr_pipeline(loaded), spec, samples, duration, code, task):
+        if spec.family == "whisper":
+            if beam_size is None:
+                beams = beams_for(None, engine, loaded.device.type)
+            stream = stream_whisper_ctranslate2 if engine == "ctranslate2" else stream_whisper
+            for step in stream(loaded, spec, samples, duration, code, task, beams):
                 step.result.engine, step.result.precision = engine, precision
                 yield step
             return
         with compute.model_work():
-            if engine == "ctranslate2":
-                result = transcribe_whisper_ctranslate2(loaded, spec, samples, duration, code, task)
-            elif spec.family == "whisper":
-                result = transcribe_whisper(asr_pipeline(loaded), spec, samples, duration, code, task)
-            else:
-                result = transcribe_ctc(asr_pipeline(loaded), spec, samples, duration)
+            result = transcribe_ctc(asr_pipeline(loaded), spec, samples, duration)
     result.engine, result.precision = engine, precision
     yield TranscriptionStep(result=result, done=1, total=1)
 
