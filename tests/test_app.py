@@ -19,7 +19,7 @@ PUBLIC_API = {
     "/translate": ["text", "source_language", "target_language", "model"],
     "/fill_mask": ["text", "model", "language"],
     "/transcribe": ["audio", "model", "language", "task"],
-    "/synthesize_speech": ["text", "model", "voice"],
+    "/synthesize_speech": ["text", "model", "voice", "language"],
     "/answer_document": ["document", "question", "model"],
 }
 REQUIRED = {"/classify_image": {"image"}, "/detect_objects": {"image"}, "/estimate_depth": {"image"},
@@ -219,3 +219,17 @@ def test_answer_document(client: Client, document: str, model: str | None) -> No
 def test_a_user_mistake_comes_back_as_our_message(client: Client) -> None:
     with pytest.raises(Exception, match="Unknown source language"):
         client.predict(text="Hello", source_language="Klingon", target_language="fr", api_name="/translate")
+
+
+def test_synthesize_speech_in_a_language_with_the_menu_default_model(client: Client) -> None:
+    # API clients send the menu's default model with every call; the language still picks the voice.
+    *_, result = client.predict(text="नमस्ते दुनिया", model="facebook/mms-tts-eng", language="Hindi",
+                                api_name="/synthesize_speech")
+    assert (result["model"], result["language"]) == ("facebook/mms-tts-hin", "hi")
+    assert result["spoken_text"].isascii() and result["unsayable_characters"] == []
+
+
+def test_translate_detects_the_source_language(client: Client) -> None:
+    _, result = client.predict(text="Der Hund spielt im Garten mit einem roten Ball.", source_language="auto",
+                               target_language="en", api_name="/translate")
+    assert result["source_language"] == result["detected_language"] == "de"
