@@ -111,8 +111,8 @@ with gr.Blocks() as demo:
     )
     # A follow-up helper event, so that the public endpoint's outputs stay as they were.
     event.success(describe_detection, inputs=result, outputs=detected, api_visibility="private", queue=False)
-    swap_button.click(swap, inputs=[source, target, text, translation, result], outputs=[source, target, text, translation],
-                      api_visibility="private", queue=False)
+    swap_button.click(swap, inputs=[source, target, text, translation, result],
+                      outputs=[source, target, text, translation], api_visibility="private", queue=False)
     model.change(model_notes, inputs=model, outputs=notes, api_visibility="private", queue=False)
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from backend import compute, dispatch, inputs, models
-from backend.catalog import ModelSpec, resolve_model
+from backend.catalog import ModelSpec
 from backend.errors import InputError
 from backend.limits import MAX_SPEECH_SEMANTIC_TOKENS, MAX_TEXT_CHARS
 from backend.sentences import pack, split_paragraphs, split_sentences

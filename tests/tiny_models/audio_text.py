@@ -64,9 +64,8 @@ from transformers.models.bark.generation_configuration_bark import (
 from transformers.models.m2m_100.tokenization_m2m_100 import FAIRSEQ_LANGUAGE_CODES
 from transformers.models.whisper.tokenization_whisper import LANGUAGES as WHISPER_LANGUAGE_NAMES
 
-from backend.speech.voices import MMS_VOICES, VOICE_BY_MODEL
-
 from backend.catalog import BARK_VOICES
+from backend.speech.voices import MMS_VOICES, VOICE_BY_MODEL
 
 SEED = 0  # torch.manual_seed for every builder; numpy generators derive from it too
 
