@@ -35,6 +35,7 @@ from demos import (
     synthesize_speech,
     transcribe,
     translate,
+    translate_speech,
 )
 from demos import models as models_tab
 from demos.common import spaces
@@ -82,6 +83,7 @@ GROUPS = [
     ("Speech", [
         ("Speech recognition", "transcribe", transcribe.demo),
         ("Text to speech", "synthesize_speech", synthesize_speech.demo),
+        ("Speech translation", "translate_speech", translate_speech.demo),
     ]),
     ("Models", [("Models", "models", models_tab.demo)]),
 ]
