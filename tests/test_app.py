@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile
 from gradio_client import Client, handle_file
 from PIL import Image
 
@@ -21,12 +22,15 @@ PUBLIC_API = {
     "/transcribe": ["audio", "model", "language", "task"],
     "/synthesize_speech": ["text", "model", "voice", "language"],
     "/answer_document": ["document", "question", "model"],
+    "/translate_speech": ["audio", "target_language", "source_language", "recognition_model", "translation_model",
+                          "speech_model"],
 }
 REQUIRED = {"/classify_image": {"image"}, "/detect_objects": {"image"}, "/estimate_depth": {"image"},
             "/segment_image": {"image"}, "/caption_image": {"image"}, "/classify_video": {"video"},
             # The language menus start on English -> French, so the API offers those as defaults.
             "/translate": {"text"}, "/fill_mask": {"text"}, "/transcribe": {"audio"},
-            "/synthesize_speech": {"text"}, "/answer_document": {"document", "question"}}
+            "/synthesize_speech": {"text"}, "/answer_document": {"document", "question"},
+            "/translate_speech": {"audio"}}
 
 
 def test_the_api_lists_exactly_the_public_endpoints_with_their_parameters(client: Client) -> None:
@@ -233,3 +237,18 @@ def test_translate_detects_the_source_language(client: Client) -> None:
     _, result = client.predict(text="Der Hund spielt im Garten mit einem roten Ball.", source_language="auto",
                                target_language="en", api_name="/translate")
     assert result["source_language"] == result["detected_language"] == "de"
+
+
+@pytest.mark.parametrize("name", ["audio/fr.wav", "video/speech_fr.mp4"])  # a video goes in the same argument
+def test_translate_speech(client: Client, name: str) -> None:
+    speech, streamed, text, translation, rows, files, result = client.predict(
+        audio=handle_file(ASSETS / name), target_language="Spanish", source_language="French",
+        api_name="/translate_speech")
+    assert result["models"] == {"recognition": "openai/whisper-large-v3-turbo",
+                                "translation": "facebook/m2m100_418M", "speech": "facebook/mms-tts-spa"}
+    assert (result["source_language"], result["target_language"]) == ("fr", "es")
+    assert soundfile.info(speech).duration == pytest.approx(result["duration_s"], abs=0.01)
+    assert translation.split("\n") == [segment["translation"] for segment in result["segments"]]
+    assert len(rows["data"]) == len(result["segments"])
+    assert sorted(Path(path).name for path in files) == ["bilingual.srt", "bilingual.vtt", "translation.srt",
+                                                         "translation.vtt"]

@@ -28,6 +28,8 @@ SMALL_CALLS = {
     "translate": ({"text": "Good morning.", "source_language": "English", "target_language": "French"}, None),
     "transcribe": ({"audio": SPEECH, "model": "facebook/wav2vec2-base-960h"}, None),
     "synthesize_speech": ({"text": "Hello.", "model": "facebook/mms-tts-eng"}, types.AudioContent),
+    "translate_speech": ({"audio": ASSETS / "audio" / "fr.wav", "target_language": "English",
+                          "source_language": "French"}, types.AudioContent),
 }
 FILE_PARAMETERS = {"image", "audio", "video", "document"}
 
@@ -72,7 +74,8 @@ TOOL_CALLS = [(tool, how) for tool, (arguments, _) in SMALL_CALLS.items() for ho
 def test_every_tool_answers_json_with_its_media(app_url: str, tool: str, how: str) -> None:
     arguments, media = SMALL_CALLS[tool]
     result = call_tool(app_url, tool, sent(app_url, arguments, how))
-    assert result_json(result)["model"]
+    answer = result_json(result)
+    assert answer.get("model") or answer["models"]  # a chained task names each stage's model
     kinds = [type(item) for item in result.content[1:]]
     if media is not None:
         assert media in kinds
