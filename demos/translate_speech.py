@@ -30,9 +30,10 @@ TARGET_CHOICES = sorted((LANGUAGE_NAMES[code], code) for code in VOICE_LANGUAGES
 SOURCE_CHOICES = [("Auto-detect", "auto"),
                   *sorted((LANGUAGE_NAMES[code], code) for code in TRANSLATION.languages)]
 SEGMENT_HEADERS = ["start (s)", "end (s)", "text", "translation"]
-EXAMPLES = [[str(ASSETS / "audio" / "fr.wav"), "en"], [str(ASSETS / "audio" / "de.wav"), "es"],
-            [str(ASSETS / "audio" / "en.wav"), "hi"]]
-VIDEO_EXAMPLES = [[str(ASSETS / "video" / "speech_fr.mp4"), "en"]]
+# (input, target, source): the source is given so that the examples also run on the random tiny test models.
+EXAMPLES = [[str(ASSETS / "audio" / "fr.wav"), "en", "fr"], [str(ASSETS / "audio" / "de.wav"), "es", "de"],
+            [str(ASSETS / "audio" / "en.wav"), "hi", "en"]]
+VIDEO_EXAMPLES = [[str(ASSETS / "video" / "speech_fr.mp4"), "en", "fr"]]
 
 
 @model_handler
@@ -118,10 +119,10 @@ with gr.Blocks() as demo:
                 "original timing; the subtitles do.")
     with gr.Row():
         with gr.Column():
-            with gr.Tab("Speech"):
+            with gr.Tab("Audio input"):
                 audio = gr.Audio(label="Speech", sources=["microphone", "upload"], type="filepath", format=None)
                 run = gr.Button("Translate speech", variant="primary")
-            with gr.Tab("Video"):
+            with gr.Tab("Video input"):
                 video = gr.Video(label="Video with speech", sources=["upload"])
                 run_video = gr.Button("Translate video", variant="primary")
             with gr.Row():
@@ -147,8 +148,8 @@ with gr.Blocks() as demo:
             segments = gr.Dataframe(headers=SEGMENT_HEADERS, label="Segments", interactive=False, wrap=True)
             subtitles = gr.File(label="Subtitles (bilingual and translated; SRT, WebVTT)", file_count="multiple")
             result = gr.JSON(label="Result (JSON)", open=False)
-    gr.Examples(examples=EXAMPLES, inputs=[audio, target], label="Speech examples")
-    gr.Examples(examples=VIDEO_EXAMPLES, inputs=[video, target], label="Video example")
+    gr.Examples(examples=EXAMPLES, inputs=[audio, target, source], label="Speech examples")
+    gr.Examples(examples=VIDEO_EXAMPLES, inputs=[video, target, source], label="Video example")
 
     outputs = [speech, stream, text, translation, segments, subtitles, result]
     models = [recognition_model, translation_model, speech_model]

@@ -29,6 +29,7 @@ TABS = [
     ("Documents", "Document questions", "Answer", "impira/layoutlm-document-qa"),
     ("Speech", "Speech recognition", "Transcribe", "openai/whisper-large-v3-turbo"),
     ("Speech", "Text to speech", "Speak", "facebook/mms-tts-eng"),  # the default without a GPU
+    ("Speech", "Speech translation", "Translate speech", "facebook/m2m100_418M"),
 ]
 TIMEOUT_MS = 60_000
 
@@ -225,3 +226,4 @@ def test_captioning_sends_a_question_to_the_question_model(page, app_url: str) -
     panel.get_by_role("button", name="Caption", exact=True).click()
     panel.get_by_text("microsoft/git-base-vqav2").first.wait_for(timeout=TIMEOUT_MS)
     assert page.locator(".toast-body.error").count() == 0
+
