@@ -163,15 +163,13 @@ def test_task_through_ray_gives_the_local_json(cluster: Any, task: str, photo: P
 
 def test_speech_translation_chain_runs_each_stage_on_the_cluster(cluster: Any, speech_3s: Path) -> None:
     """/translate_speech runs on the front end and sends each stage to its deployment: the same JSON and audio as
-    the chain in local mode, and each stage's model loaded by a replica, none in this process."""
-    from backend import models
+    the chain in local mode, and each stage's model loaded by a replica."""
     from backend.tasks.translate_speech import translate_speech
 
     arguments = {"source_language": "en", "recognition_model": WHISPER}
     remote = translate_speech(str(speech_3s), "French", **arguments)
     for model_id in remote.models.values():
         assert replicas_holding(cluster, model_id), model_id
-        assert not models.CACHE.is_loaded(model_id)  # the front end loaded none of the three
     assert remote.models["speech"] == "facebook/mms-tts-fra"  # routed to the target language's voice
     dispatch.use_ray(None)
     try:
