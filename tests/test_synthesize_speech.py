@@ -184,3 +184,12 @@ def test_at_least_30_voices_each_in_a_language_translation_knows() -> None:
     assert len(MMS_VOICES) >= 30
     for voice in MMS_VOICES:
         assert voice.language in M2M100_LANGUAGES and find_model(voice.model_id).languages == (voice.language,)
+
+
+def test_what_will_be_spoken_is_previewed(models_dir: Path) -> None:
+    from backend.speech.speaking import preview
+
+    assert preview("안녕하세요", "facebook/mms-tts-eng", "Korean") == "annyeonghaseyo"  # romanized before loading
+    assert preview("Bonjour", None, "fr") == "Bonjour"
+    models.get("facebook/mms-tts-eng")  # once loaded, its own vocabulary decides
+    assert preview("Hello 你好", "facebook/mms-tts-eng", "") == "Hello "

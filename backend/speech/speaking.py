@@ -9,6 +9,7 @@ chose on purpose that cannot speak the language is an error that says which voic
 from dataclasses import dataclass
 from typing import Any
 
+from backend import dispatch, models
 from backend.catalog import ModelSpec, default_model, find_model, resolve_model
 from backend.errors import InputError
 from backend.languages import LANGUAGE_NAMES
@@ -88,8 +89,11 @@ def spoken_text(text: str, loaded: Any) -> SpokenText:
 
 
 def preview(text: str, model: str | None, language: str | None) -> str:
-    """What a voice will read, without loading it: the romanized text for voices trained on romanized text."""
+    """What a voice will read, without loading it: exact when the voice is loaded here (its tokenizer's flag and
+    vocabulary), else the romanized text for the voices the table marks as trained on romanized text."""
     speaker = choose_speaker(model, language)
+    if speaker.spec.family == "vits" and not dispatch.is_remote() and models.CACHE.is_loaded(speaker.spec.id):
+        return spoken_text(text, models.get(speaker.spec.id)).text
     mms = VOICE_BY_MODEL.get(speaker.spec.id)
     if mms is None or not mms.uroman:
         return text
