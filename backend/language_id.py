@@ -21,6 +21,7 @@ LABEL_TO_CODE = {"nso": "ns"}
 CODE_TO_LABEL = {code: label for label, code in LABEL_TO_CODE.items()}
 
 _identifier: LanguageIdentifier | None = None
+_restricted_to: tuple[str, ...] | None = None  # the languages set on it last (set_languages costs ~25 ms)
 _lock = threading.Lock()  # set_languages changes the shared identifier: one detection at a time
 
 
@@ -49,9 +50,12 @@ def detectable(allowed: tuple[str, ...]) -> list[str]:
 
 def detect_language(text: str, allowed: tuple[str, ...]) -> Detection:
     """The language of a text among `allowed` codes; an InputError when it is unclear (short or mixed text)."""
+    global _restricted_to
     with _lock:
         model = identifier()
-        model.set_languages(detectable(allowed))
+        if allowed != _restricted_to:
+            model.set_languages(detectable(allowed))
+            _restricted_to = allowed
         ranked = model.rank(text)[:CANDIDATES]
     candidates = [(LABEL_TO_CODE.get(label, label), float(probability)) for label, probability in ranked]
     best, probability = candidates[0]
