@@ -36,6 +36,7 @@ from demos import (
     synthesize_speech,
     transcribe,
     translate,
+    translate_speech,
 )
 from demos import models as models_tab
 from demos.common import guard_events, spaces
@@ -83,6 +84,7 @@ GROUPS = [
     ("Speech", [
         ("Speech recognition", "transcribe", transcribe.build),
         ("Text to speech", "synthesize_speech", synthesize_speech.build),
+        ("Speech translation", "translate_speech", translate_speech.build),
     ]),
     ("Compare", [("Compare models", "compare_models", compare_models.build)]),
     ("Models", [("Models", "models", models_tab.build)]),

@@ -14,6 +14,7 @@ from backend.languages import (
     XLS_R_21_TO_EN_LANGUAGES,
 )
 from backend.speech.mms_languages import MMS_ADAPTERS, MMS_LID_LANGUAGES
+from backend.speech.voices import MMS_VOICES, voice_label
 
 # One name per task, used for the backend module, its function, the API name and the test file.
 TASKS: tuple[str, ...] = (
@@ -161,6 +162,10 @@ CATALOG: tuple[ModelSpec, ...] = (
               notes="Higher quality Bark; very slow on CPU."),
     ModelSpec("facebook/mms-tts-eng", "synthesize_speech", "vits", "MMS-TTS English (36M)", cpu_default=True,
               languages=("en",), notes="Fast, one English voice."),
+    # One MMS-TTS voice per major language (backend/speech/voices.py); a request's `language` picks among them.
+    *(ModelSpec(voice.model_id, "synthesize_speech", "vits", voice_label(voice), languages=(voice.language,),
+                notes="Fast, one voice" + ("; the text is romanized (uroman) first." if voice.uroman else "."))
+      for voice in MMS_VOICES if voice.language != "en"),
 )
 
 

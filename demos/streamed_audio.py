@@ -162,3 +162,10 @@ class StreamedAudio(gr.Audio):
             stream = self.encoders.pop(output_id, None)
         if stream is not None:
             stream.close()
+
+
+def wav_bytes(audio: np.ndarray, rate: int) -> bytes:
+    """Samples as a 16-bit WAV file: what gradio would make of them, and what its audio stream reads directly."""
+    wav = io.BytesIO()
+    soundfile.write(wav, audio, rate, format="WAV", subtype="PCM_16")
+    return wav.getvalue()

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile
 from gradio_client import Client, handle_file
 from PIL import Image
 
@@ -19,16 +20,19 @@ PUBLIC_API = {
     "/translate": ["text", "source_language", "target_language", "model"],
     "/fill_mask": ["text", "model", "language"],
     "/transcribe": ["audio", "model", "language", "task"],
-    "/synthesize_speech": ["text", "model", "voice"],
+    "/synthesize_speech": ["text", "model", "voice", "language"],
     "/answer_document": ["document", "question", "model"],
     "/compare_models": ["task", "models", "image", "text", "audio", "options"],
+    "/translate_speech": ["audio", "target_language", "source_language", "recognition_model", "translation_model",
+                          "speech_model"],
 }
 REQUIRED = {"/classify_image": {"image"}, "/detect_objects": {"image"}, "/estimate_depth": {"image"},
             "/segment_image": {"image"}, "/caption_image": {"image"}, "/classify_video": {"video"},
             # The language menus start on English -> French, so the API offers those as defaults.
             "/translate": {"text"}, "/fill_mask": {"text"}, "/transcribe": {"audio"},
             "/synthesize_speech": {"text"}, "/answer_document": {"document", "question"},
-            "/compare_models": set()}  # every parameter has a default; the task says which input it needs
+            "/compare_models": set(),  # every parameter has a default; the task says which input it needs
+            "/translate_speech": {"audio"}}
 
 
 def test_the_api_lists_exactly_the_public_endpoints_with_their_parameters(client: Client) -> None:
@@ -263,3 +267,32 @@ def test_answer_document(client: Client, document: str, model: str | None) -> No
 def test_a_user_mistake_comes_back_as_our_message(client: Client) -> None:
     with pytest.raises(Exception, match="Unknown source language"):
         client.predict(text="Hello", source_language="Klingon", target_language="fr", api_name="/translate")
+
+
+def test_synthesize_speech_in_a_language_with_the_menu_default_model(client: Client) -> None:
+    # API clients send the menu's default model with every call; the language still picks the voice.
+    *_, result = client.predict(text="नमस्ते दुनिया", model="facebook/mms-tts-eng", language="Hindi",
+                                api_name="/synthesize_speech")
+    assert (result["model"], result["language"]) == ("facebook/mms-tts-hin", "hi")
+    assert result["spoken_text"].isascii() and result["unsayable_characters"] == []
+
+
+def test_translate_detects_the_source_language(client: Client) -> None:
+    _, result = client.predict(text="Der Hund spielt im Garten mit einem roten Ball.", source_language="auto",
+                               target_language="en", api_name="/translate")
+    assert result["source_language"] == result["detected_language"] == "de"
+
+
+@pytest.mark.parametrize("name", ["audio/fr.wav", "video/speech_fr.mp4"])  # a video goes in the same argument
+def test_translate_speech(client: Client, name: str) -> None:
+    speech, streamed, text, translation, rows, files, result = client.predict(
+        audio=handle_file(ASSETS / name), target_language="Spanish", source_language="French",
+        api_name="/translate_speech")
+    assert result["models"] == {"recognition": "openai/whisper-large-v3-turbo",
+                                "translation": "facebook/m2m100_418M", "speech": "facebook/mms-tts-spa"}
+    assert (result["source_language"], result["target_language"]) == ("fr", "es")
+    assert soundfile.info(speech).duration == pytest.approx(result["duration_s"], abs=0.01)
+    assert translation.split("\n") == [segment["translation"] for segment in result["segments"]]
+    assert len(rows["data"]) == len(result["segments"])
+    assert sorted(Path(path).name for path in files) == ["bilingual.srt", "bilingual.vtt", "translation.srt",
+                                                         "translation.vtt"]

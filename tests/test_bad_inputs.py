@@ -284,7 +284,7 @@ def test_bad_image_to_captioning(client: Client, tmp_path: Path) -> None:
 def test_unknown_model_and_language(client: Client) -> None:
     expect(lambda: client.predict(text="Hello", model="evil/remote-code", api_name="/synthesize_speech"),
            "Unknown model 'evil/remote-code' for this task. Choose one of: suno/bark-small, suno/bark, "
-           "facebook/mms-tts-eng.")
+           "facebook/mms-tts-eng, facebook/mms-tts-spa, ")  # ... and the other MMS-TTS voices
     expect(lambda: client.predict(image=handle_file(PHOTO), model="../../etc/passwd", api_name="/estimate_depth"),
            "Unknown model")
     expect(lambda: client.predict(text="Hello", source_language="Klingon", target_language="fr",

@@ -30,6 +30,7 @@ TABS = [
     ("Documents", "Document questions", "Answer", "impira/layoutlm-document-qa"),
     ("Speech", "Speech recognition", "Transcribe", "openai/whisper-large-v3-turbo"),
     ("Speech", "Text to speech", "Speak", "facebook/mms-tts-eng"),  # the default without a GPU
+    ("Speech", "Speech translation", "Translate speech", "facebook/m2m100_418M"),
 ]
 TIMEOUT_MS = 60_000
 

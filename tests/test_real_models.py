@@ -140,7 +140,11 @@ def test_xls_r_translates_the_french_clip_into_english() -> None:
     assert any(word in result.text.lower() for word in ("hello", "market", "noon", "eight"))
 
 
-@pytest.mark.parametrize("model_id", ids_for("synthesize_speech"))
+# English text: Bark and the English MMS-TTS voice (the other MMS-TTS voices speak other languages).
+ENGLISH_VOICES = [m for m in ids_for("synthesize_speech") if "mms-tts" not in m or m.endswith("-eng")]
+
+
+@pytest.mark.parametrize("model_id", ENGLISH_VOICES)
 def test_synthesized_speech_is_understood_by_whisper(model_id: str) -> None:
     speech = synthesize_speech("Hello world, this is a test.", model=model_id)
     heard = transcribe((speech.sampling_rate, speech.audio), model="openai/whisper-base", language="en")

@@ -161,6 +161,27 @@ def test_task_through_ray_gives_the_local_json(cluster: Any, task: str, photo: P
         np.testing.assert_allclose(remote.audio, local.audio, atol=1e-3)
 
 
+def test_speech_translation_chain_runs_each_stage_on_the_cluster(cluster: Any, speech_3s: Path) -> None:
+    """/translate_speech runs on the front end and sends each stage to its deployment: the same JSON and audio as
+    the chain in local mode, and each stage's model loaded by a replica."""
+    from backend.tasks.translate_speech import translate_speech
+
+    arguments = {"source_language": "en", "recognition_model": WHISPER}
+    remote = translate_speech(str(speech_3s), "French", **arguments)
+    for model_id in remote.models.values():
+        assert replicas_holding(cluster, model_id), model_id
+    assert remote.models["speech"] == "facebook/mms-tts-fra"  # routed to the target language's voice
+    dispatch.use_ray(None)
+    try:
+        local = translate_speech(str(speech_3s), "French", **arguments)
+    finally:
+        dispatch.use_ray(cluster)
+    remote_json, local_json = remote.to_json(), local.to_json()
+    del remote_json["seconds"], local_json["seconds"]
+    close(local_json, remote_json)
+    np.testing.assert_allclose(remote.audio, local.audio, atol=1e-3)
+
+
 def test_bad_model_id_fails_before_the_cluster(cluster: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """An unknown model id is our InputError from the front end; the cluster is never called."""
     monkeypatch.setattr(cluster, "call", lambda *args: pytest.fail("the call reached the cluster"))

@@ -112,3 +112,40 @@ def test_paragraphs_are_grouped_up_to_a_batch() -> None:
 
     paragraphs = [["a"], ["b", "c"], ["d"] * BATCH_SIZE, ["e"]]
     assert paragraph_groups(paragraphs) == [[["a"], ["b", "c"]], [["d"] * BATCH_SIZE], [["e"]]]
+
+
+# Real sentences; the identifier (py3langid) ships real weights, so these assert what it finds.
+DETECTION_TEXTS = [
+    ("fr", "Le musée ouvre à neuf heures du matin et ferme à six heures du soir."),
+    ("de", "Das Museum öffnet um neun Uhr morgens und schließt um sechs Uhr abends."),
+    ("zh", "博物馆早上九点开门，晚上六点关门。"),
+    ("ar", "يفتح المتحف أبوابه في التاسعة صباحا ويغلق في السادسة مساء."),
+]
+
+
+@pytest.mark.parametrize(("code", "text"), DETECTION_TEXTS)
+@pytest.mark.parametrize("auto", ["auto", "Auto-detect"])
+def test_auto_detects_the_source_language(models_dir: Path, code: str, text: str, auto: str) -> None:
+    result = translate(text, auto, "English").to_json()
+    json.dumps(result)
+    assert result["source_language"] == result["detected_language"] == code
+    assert 0.9 <= result["detected_probability"] <= 1.0
+
+
+def test_a_named_source_reports_no_detection(models_dir: Path) -> None:
+    result = translate(DETECTION_TEXTS[0][1], "French", "English").to_json()
+    assert result["detected_language"] is None and result["detected_probability"] is None
+
+
+@pytest.mark.parametrize("text", ["ok", "Bonjour", "Hola hello bonjour"])
+def test_short_or_mixed_text_says_the_language_is_unclear(models_dir: Path, text: str) -> None:
+    with pytest.raises(InputError, match="unclear.*Choose the source language"):
+        translate(text, "auto", "English")
+
+
+def test_detection_keeps_to_the_model_languages() -> None:
+    from backend.language_id import detect_language
+
+    # Esperanto is one of py3langid's labels but not M2M100's: the answer is among the allowed codes.
+    detection = detect_language("La hundo kuras en la parko kaj la infanoj ridas kune.", ("fr", "es", "it"))
+    assert detection.language in ("fr", "es", "it")

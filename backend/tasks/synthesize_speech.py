@@ -13,10 +13,11 @@ import numpy as np
 import torch
 
 from backend import compute, dispatch, inputs, models
-from backend.catalog import ModelSpec, resolve_model
+from backend.catalog import ModelSpec
 from backend.errors import InputError
 from backend.limits import MAX_SPEECH_SEMANTIC_TOKENS, MAX_TEXT_CHARS
 from backend.sentences import pack, split_paragraphs, split_sentences
+from backend.speech.speaking import SpokenText, choose_speaker, spoken_text
 
 # Characters per generated piece: Bark renders about 13 s per call (~200 characters of English);
 # VITS takes longer pieces but memory grows with the length.
@@ -33,6 +34,9 @@ class SpeechResult:
     sampling_rate: int  # Hz
     audio: np.ndarray  # (samples,) float32
     voice: str  # the preset used, "" for single-voice models
+    language: str = ""  # the spoken language's code, e.g. "fr"
+    spoken_text: str = ""  # the text as the voice read it: romanized where the voice needs it
+    unsayable: tuple[str, ...] = ()  # characters the voice could not say (left out), each once
 
     @property
     def duration_s(self) -> float:
@@ -40,9 +44,11 @@ class SpeechResult:
         return len(self.audio) / self.sampling_rate
 
     def to_json(self) -> dict[str, Any]:
-        """The API's JSON form: {"model", "sampling_rate", "duration_s", "voice"}."""
+        """The API's JSON form: {"model", "sampling_rate", "duration_s", "voice", "language", "spoken_text",
+        "unsayable_characters"}."""
         return {"model": self.model, "sampling_rate": self.sampling_rate,
-                "duration_s": round(self.duration_s, 3), "voice": self.voice}
+                "duration_s": round(self.duration_s, 3), "voice": self.voice, "language": self.language,
+                "spoken_text": self.spoken_text, "unsayable_characters": list(self.unsayable)}
 
 
 @dataclass
@@ -55,28 +61,37 @@ class SpeechPart:
     voice: str
     done: int  # pieces finished so far, this one included
     total: int  # pieces in the whole text
+    language: str = ""  # as in SpeechResult
+    spoken: SpokenText | None = None  # the whole text as the voice reads it (on every part)
 
 
-@dispatch.task()
-def synthesize_speech(text: str, model: str | None = None, voice: str | None = None) -> SpeechResult:
-    """Speak a text; `voice` is a Bark preset such as "v2/en_speaker_6" (None or "": the model's default)."""
-    return join_speech(list(stream_speech(text, model=model, voice=voice)))
+@dispatch.task(pick=lambda arguments: choose_speaker(arguments.get("model"), arguments.get("language"),
+                                                     arguments.get("voice")).spec)
+def synthesize_speech(text: str, model: str | None = None, voice: str | None = None,
+                      language: str | None = None) -> SpeechResult:
+    """Speak a text; `voice` is a Bark preset such as "v2/en_speaker_6" (None or "": the model's default);
+    `language` (a name or code) picks the voice that speaks it (an MMS-TTS voice when the model has none)."""
+    return join_speech(list(stream_speech(text, model=model, voice=voice, language=language)))
 
 
-def stream_speech(text: str, model: str | None = None, voice: str | None = None) -> Iterator[SpeechPart]:
+def stream_speech(text: str, model: str | None = None, voice: str | None = None,
+                  language: str | None = None) -> Iterator[SpeechPart]:
     """Speak a text piece by piece, yielding each piece's audio as soon as it is made (first: the first sentence).
 
     In Ray mode the cluster speaks the whole text (backend/dispatch.py), which comes as one part."""
     if dispatch.is_remote():
-        whole = synthesize_speech(text, model=model, voice=voice)
+        whole = synthesize_speech(text, model=model, voice=voice, language=language)
         yield SpeechPart(model=whole.model, sampling_rate=whole.sampling_rate, audio=whole.audio, voice=whole.voice,
-                         done=1, total=1)
+                         done=1, total=1, language=whole.language,
+                         spoken=SpokenText(whole.spoken_text, tuple(whole.unsayable)))
         return
-    spec = resolve_model("synthesize_speech", model)
-    preset = pick_voice(voice, spec)
+    speaker = choose_speaker(model, language, voice)
+    spec = speaker.spec
+    preset = pick_voice(speaker.voice, spec)
     text = inputs.clean_text(text, max_chars=MAX_TEXT_CHARS, what="text to speak")
-    pieces = speech_pieces(text, MAX_PIECE_CHARS[spec.family])
     loaded = models.get(spec.id)
+    reading = spoken_text(text, loaded) if spec.family == "vits" else SpokenText(text)
+    pieces = speech_pieces(reading.text, MAX_PIECE_CHARS[spec.family]) if reading.text.strip() else [""]
     rate = sampling_rate(loaded)
     pause = np.zeros(int(PAUSE_SECONDS * rate), dtype=np.float32)
     for index, piece in enumerate(pieces):
@@ -89,15 +104,19 @@ def stream_speech(text: str, model: str | None = None, voice: str | None = None)
             spoken = speak_bark(loaded, piece, preset) if spec.family == "bark" else speak_vits(loaded, piece)
         audio = np.clip(spoken, -1.0, 1.0).astype(np.float32)
         yield SpeechPart(model=spec.id, sampling_rate=rate, audio=np.concatenate([pause, audio]) if index else audio,
-                         voice=preset, done=index + 1, total=len(pieces))
+                         voice=preset, done=index + 1, total=len(pieces), language=speaker.language, spoken=reading)
 
 
 def join_speech(parts: list[SpeechPart]) -> SpeechResult:
     """The whole speech from all its parts; an InputError if none of it can be heard."""
     audio = np.concatenate([part.audio for part in parts]).astype(np.float32)
+    spoken = parts[0].spoken or SpokenText("")
     if not np.any(audio):
-        raise InputError("The text has nothing this voice can pronounce; write words in the model's language.")
-    return SpeechResult(model=parts[0].model, sampling_rate=parts[0].sampling_rate, audio=audio, voice=parts[0].voice)
+        unsaid = f" (it cannot say: {' '.join(spoken.unsayable[:20])})" if spoken.unsayable else ""
+        raise InputError(f"The text has nothing this voice can pronounce{unsaid}; write words in the model's "
+                         "language.")
+    return SpeechResult(model=parts[0].model, sampling_rate=parts[0].sampling_rate, audio=audio, voice=parts[0].voice,
+                        language=parts[0].language, spoken_text=spoken.text, unsayable=spoken.unsayable)
 
 
 def speech_pieces(text: str, max_chars: int) -> list[str]:

@@ -18,6 +18,7 @@ import torch
 from backend import compute, dispatch, inputs, models
 from backend.catalog import ModelSpec, resolve_model
 from backend.errors import InputError
+from backend.language_id import detect_language
 from backend.languages import find_language
 from backend.limits import MAX_TEXT_CHARS, MAX_TRANSLATION_NEW_TOKENS
 from backend.sentences import pack, split_paragraphs
@@ -31,6 +32,8 @@ BATCH_SIZE = 8
 MAX_REQUESTS_TOGETHER = 8
 # Scripts written without spaces between sentences.
 NO_SPACE_LANGUAGES = {"zh", "ja", "th", "lo", "km", "my", "yue"}
+# Source languages that ask for detection (the menu's "Auto-detect" sends "auto").
+AUTO = {"auto", "detect", "auto-detect"}
 
 
 @dataclass
@@ -43,6 +46,9 @@ class TranslationResult:
     translation: str
     engine: str = "torch"  # "torch" or "ctranslate2"
     precision: str = "float32"  # the weights' dtype or CTranslate2 compute type, e.g. "int8"
+    # With source_language "auto": the detected source (also in source_language) and its probability (0-1).
+    detected_language: str | None = None
+    detected_probability: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The API's JSON form: source and target language codes, the translation, engine and precision."""
@@ -60,7 +66,7 @@ class TranslationStep:
 
 @dispatch.task()
 def translate(text: str, source_language: str, target_language: str, model: str | None = None) -> TranslationResult:
-    """Translate text; languages are English names ("French") or codes ("fr")."""
+    """Translate text; languages are English names ("French") or codes ("fr"); source "auto" detects it."""
     for step in stream_translation(text, source_language, target_language, model=model):
         result = step.result
     return result
@@ -75,9 +81,13 @@ def stream_translation(text: str, source_language: str, target_language: str,
         yield TranslationStep(result=translate(text, source_language, target_language, model=model), done=1, total=1)
         return
     spec = resolve_model("translate", model)
-    source = language_code(source_language, spec, "source")
+    detect = str(source_language or "").strip().lower() in AUTO
+    source = "" if detect else language_code(source_language, spec, "source")
     target = language_code(target_language, spec, "target")
     text = inputs.clean_text(text, max_chars=MAX_TEXT_CHARS, what="text to translate")
+    detected = detect_language(text, spec.languages) if detect else None
+    if detected is not None:
+        source = detected.language
     loaded = models.get(spec.id)
     tokenizer = loaded.processor
     paragraphs = [pack(paragraph, lambda piece: token_count(tokenizer, piece) <= MAX_PIECE_TOKENS)
@@ -92,7 +102,9 @@ def stream_translation(text: str, source_language: str, target_language: str,
             lines.append(separator.join(translated[start : start + len(pieces)]))
             start += len(pieces)
         result = TranslationResult(model=spec.id, source_language=source, target_language=target,
-                                   translation="\n".join(lines), engine=engine, precision=precision)
+                                   translation="\n".join(lines), engine=engine, precision=precision,
+                                   detected_language=detected and detected.language,
+                                   detected_probability=detected and round(detected.probability, 4))
         yield TranslationStep(result=result, done=len(lines), total=len(paragraphs))
 
 

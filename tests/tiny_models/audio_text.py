@@ -65,6 +65,7 @@ from transformers.models.m2m_100.tokenization_m2m_100 import FAIRSEQ_LANGUAGE_CO
 from transformers.models.whisper.tokenization_whisper import LANGUAGES as WHISPER_LANGUAGE_NAMES
 
 from backend.catalog import BARK_VOICES
+from backend.speech.voices import MMS_VOICES, VOICE_BY_MODEL
 
 SEED = 0  # torch.manual_seed for every builder; numpy generators derive from it too
 
@@ -523,29 +524,53 @@ def build_bark(folder: Path) -> None:
 MMS_VOCAB: tuple[str, ...] = tuple("k'w’ndhesz–3cq-1jli fou0bva42m_pxyr56gt")
 
 
+def _mms_tokenizer(folder: Path, vocab: tuple[str, ...], language: str, is_uroman: bool) -> None:
+    """A VitsTokenizer as the MMS checkpoints' tokenizer_config.json has it: lower-case, drop unknown characters,
+    no phonemizer; `is_uroman` for the voices trained on romanized text."""
+    folder.mkdir(parents=True, exist_ok=True)
+    vocab_file = folder / "vocab.json"
+    vocab_file.write_text(json.dumps({token: i for i, token in enumerate(vocab)}, ensure_ascii=False), encoding="utf-8")
+    tokenizer = VitsTokenizer(str(vocab_file), pad_token=vocab[0], unk_token="<unk>", language=language,
+                              add_blank=True, normalize=True, phonemize=False, is_uroman=is_uroman)
+    tokenizer.save_pretrained(folder)
+
+
 def build_mms_tts(folder: Path) -> None:
     """VitsModel + VitsTokenizer (characters, blanks between them) at 16 kHz."""
     torch.manual_seed(SEED)
-    folder.mkdir(parents=True, exist_ok=True)
-    vocab_file = folder / "vocab.json"
-    vocab_file.write_text(
-        json.dumps({token: i for i, token in enumerate(MMS_VOCAB)}, ensure_ascii=False), encoding="utf-8"
-    )
-    # As facebook/mms-tts-eng's tokenizer_config.json: lower-case, drop unknown characters, no phonemizer.
-    tokenizer = VitsTokenizer(
-        str(vocab_file),
-        pad_token="k",
-        unk_token="<unk>",
-        language="eng",
-        add_blank=True,
-        normalize=True,
-        phonemize=False,
-        is_uroman=False,
-    )
-    tokenizer.save_pretrained(folder)
+    _mms_tokenizer(folder, MMS_VOCAB, "eng", is_uroman=False)
+    _save_model(VitsModel(_vits_config(len(MMS_VOCAB))), folder)
 
-    config = VitsConfig(
-        vocab_size=len(MMS_VOCAB),
+
+# The other voices' letters: Latin for Latin-script and romanized (uroman) voices, else the letters of their
+# script's Unicode block (code point ranges) after the Latin ones, as the real native-script vocabularies hold them.
+VOICE_SCRIPTS: dict[str, tuple[int, int]] = {
+    "ben": (0x980, 0xA00), "rus": (0x430, 0x460), "ukr": (0x430, 0x460), "mar": (0x900, 0x980),
+    "tam": (0xB80, 0xC00), "fas": (0x620, 0x660), "guj": (0xA80, 0xB00),
+    "kan": (0xC80, 0xD00), "pan": (0xA00, 0xA80), "tha": (0xE00, 0xE80), "mal": (0xD00, 0xD80),
+    "mya": (0x1000, 0x10A0), "amh": (0x1200, 0x1280),
+}
+VOICE_VOCAB_SIZE = 256  # one VITS config for every voice: room for the Latin letters plus one script block
+_voice_model: VitsModel | None = None
+
+
+def build_mms_voice(folder: Path) -> None:
+    """Stand-in for another MMS-TTS voice: its own tokenizer, the one shared tiny VITS (built once, saved each time)."""
+    global _voice_model
+    voice = VOICE_BY_MODEL["facebook/" + folder.name]
+    script = VOICE_SCRIPTS.get(voice.mms_code)
+    vocab = MMS_VOCAB + (tuple(chr(point) for point in range(*script)) if script else tuple("áéíóúàèâêôçãõñüöäßşğı"))
+    _mms_tokenizer(folder, vocab, voice.mms_code.split("-")[0], is_uroman=voice.uroman)
+    if _voice_model is None:
+        torch.manual_seed(SEED)
+        _voice_model = VitsModel(_vits_config(VOICE_VOCAB_SIZE))
+    _save_model(_voice_model, folder)
+
+
+def _vits_config(vocab_size: int) -> VitsConfig:
+    """The tiny VITS every MMS-TTS stand-in uses, for a vocabulary of `vocab_size` characters."""
+    return VitsConfig(
+        vocab_size=vocab_size,
         hidden_size=HIDDEN,
         num_hidden_layers=1,
         num_attention_heads=HEADS,
@@ -566,7 +591,6 @@ def build_mms_tts(folder: Path) -> None:
         posterior_encoder_num_wavenet_layers=1,
         sampling_rate=16_000,
     )
-    _save_model(VitsModel(config), folder)
 
 
 # Catalog id -> builder writing that model's folder.
@@ -580,4 +604,5 @@ BUILDERS: dict[str, Callable[[Path], None]] = {
     "suno/bark-small": build_bark_small,
     "suno/bark": build_bark,
     "facebook/mms-tts-eng": build_mms_tts,
+    **{voice.model_id: build_mms_voice for voice in MMS_VOICES if voice.mms_code != "eng"},
 }
