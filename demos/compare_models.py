@@ -32,6 +32,9 @@ OPTION_EXAMPLES = {"classify_image": '{"labels": "cat, dog, car"}', "detect_obje
                    "estimate_depth": "", "synthesize_speech": ""}
 EXAMPLE_TEXT = {"translate": "The weather is lovely today.", "fill_mask": "Paris is the <mask> of France.",
                 "synthesize_speech": "Hello, how are you today?"}
+# Image and options of the default task (classification), the tab's examples.
+EXAMPLES = [[str(ASSETS / "images" / "chelsea.jpg"), OPTION_EXAMPLES[DEFAULT_TASK]],
+            [str(ASSETS / "images" / "coffee.jpg"), '{"labels": "a cup of coffee, a cup of tea"}']]
 SLOTS = comparing.MAX_MODELS  # result columns on the page
 
 
@@ -184,9 +187,7 @@ def build() -> None:
                           gr.Markdown(visible=False), gr.Audio(type="filepath", interactive=False, visible=False)]
     result = gr.JSON(label="Result (JSON)", open=False)
     shown = gr.State(None)
-    gr.Examples(examples=[[str(ASSETS / "images" / "chelsea.jpg"), OPTION_EXAMPLES[DEFAULT_TASK]],
-                          [str(ASSETS / "images" / "coffee.jpg"), '{"labels": "a cup of coffee, a cup of tea"}']],
-                inputs=[image, options])
+    gr.Examples(examples=EXAMPLES, inputs=[image, options])
 
     run.click(
         compare_models,

@@ -116,6 +116,20 @@ def check_stream(stream: dict[str, Any]) -> str:
     return f"{len(segments)} AAC segments, {sum(sizes)} bytes"
 
 
+def models_named(result: Any) -> str:
+    """The model(s) a JSON result names: its "model", a chain's "models" per stage, a comparison's per column."""
+    if not isinstance(result, dict):
+        return ""
+    if "results" in result:  # /compare_models: every column answered with its model's result
+        columns = result["results"]
+        if not columns or any("result" not in entry for entry in columns):
+            return ""
+        return ", ".join(str(entry["result"].get("model") or "") for entry in columns)
+    if isinstance(result.get("models"), dict):  # /translate_speech: one model per stage
+        return ", ".join(str(model) for model in result["models"].values() if model)
+    return str(result.get("model") or "")
+
+
 def run_checks(url: str, log: Path) -> list[str]:
     """Every tab's first example, the /v1 speech route and the start-up log; the failures."""
     import httpx
@@ -128,9 +142,10 @@ def run_checks(url: str, log: Path) -> list[str]:
         try:
             outputs = client.submit(**arguments, api_name=api_name).result(timeout=CALL_TIMEOUT_S)
             result = outputs[-1] if isinstance(outputs, tuple | list) else outputs
-            if not isinstance(result, dict) or not result.get("model"):
+            named = models_named(result)
+            if not named:
                 raise AssertionError(f"no JSON result naming the model: {str(outputs)[:300]}")
-            detail = f"model {result['model']}"
+            detail = f"model {named}"
             if api_name == "/synthesize_speech":
                 detail += "; " + check_stream(outputs[1])
             if api_name == "/answer_document":

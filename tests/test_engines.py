@@ -167,8 +167,8 @@ def test_whisper_on_ctranslate2_at_float32_gives_the_torch_tokens(models_dir: Pa
 def test_whisper_on_ctranslate2_covers_long_audio_in_windows(models_dir: Path, engine_cache: Path,
                                                             speech_45s: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """faster-whisper decodes a window past the first 30 s (whether the tiny model writes text there is its business:
-    its stop clock counts decoder positions, which the previous text as a prompt moves; tests/test_whisper_real.py
-    checks real text to the end of real speech)."""
+    its stop clock counts decoder positions, which the previous text as a prompt moves; tests/speech/
+    test_whisper_real.py checks real text to the end of real speech)."""
     from faster_whisper import WhisperModel
 
     from backend.tasks import transcribe

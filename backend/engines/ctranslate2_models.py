@@ -173,7 +173,7 @@ def load_whisper(model_id: str, source: Path, device_type: str, threads: int,
     precision = compute_type(device_type)
     # int8 is applied when the model loads, to float16 weights: converting straight to int8 lost 4 more words in
     # 289 on real Whisper base (WER 0.048 against 0.035 for faster-whisper on the published float16 weights, issue
-    # 21; tests/test_whisper_real.py), while float16 on disk quantized at load gave the published model's words.
+    # 21; tests/speech/test_whisper_real.py), while float16 on disk quantized at load gave the published model's words.
     storage = "float16" if precision.startswith("int8") else precision
     folder, seconds = convert(model_id, source, quantization=storage, add_files=add_preprocessor_config)
     runner = WhisperModel(str(folder), device=device_type, compute_type=precision, cpu_threads=threads,

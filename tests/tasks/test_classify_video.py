@@ -16,7 +16,7 @@ from backend.tasks.classify_video import classify_video
 from tests import video_clips
 from tests.conftest import ids_for
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
 CLIP = ASSETS / "video" / "juggling.mp4"  # 100 frames, 4 s, 320x240
 DEFAULT = "MCG-NJU/videomae-base-finetuned-kinetics"
 

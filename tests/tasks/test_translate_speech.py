@@ -16,7 +16,7 @@ from backend.errors import InputError
 from backend.inputs import load_audio
 from backend.tasks.translate_speech import stream_speech_translation, translate_speech
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
 SPEECH = ASSETS / "audio" / "fr.wav"
 VIDEO = ASSETS / "video" / "speech_fr.mp4"
 CUE = re.compile(r"(\d+)\n(\d\d):(\d\d):(\d\d),(\d\d\d) --> (\d\d):(\d\d):(\d\d),(\d\d\d)\n(.*?)(?:\n\n|\n?$)", re.S)

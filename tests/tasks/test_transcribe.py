@@ -19,7 +19,7 @@ from tests.conftest import ids_for, speech_like
 
 MMS = "facebook/mms-1b-all"
 XLS_R = "facebook/wav2vec2-xls-r-300m-21-to-en"
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
 
 
 def check_result(result: dict, model_id: str, duration: float) -> None:
@@ -62,7 +62,7 @@ def test_whisper_takes_a_language_and_can_translate(models_dir: Path, speech_3s:
 def test_long_whisper_audio_is_decoded_past_the_first_window(models_dir: Path, speech_45s: Path) -> None:
     """Every window is decoded (the streamed steps reach the end); whether a window has text is the model's business:
     the tiny model's stop clock counts decoder positions, and the previous text as a prompt moves them, so its later
-    windows may end at once. tests/test_whisper_real.py checks real text to the end of real speech."""
+    windows may end at once. tests/speech/test_whisper_real.py checks real text to the end of real speech."""
     from backend.tasks.transcribe import stream_transcription
 
     steps = list(stream_transcription(speech_45s, model="openai/whisper-base", language="en"))

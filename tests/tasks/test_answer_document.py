@@ -17,7 +17,7 @@ from backend.limits import DOCUMENT_PAGES_READ, MAX_IMAGE_PIXELS, MAX_PDF_PAGES
 from backend.tasks.answer_document import answer_document, answer_from_words, prefix_space_tokenizer
 from tests.conftest import ids_for
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
 INVOICE_PNG = ASSETS / "documents" / "invoice.png"
 INVOICE_PDF = ASSETS / "documents" / "invoice.pdf"
 LAYOUTLM = "impira/layoutlm-document-qa"

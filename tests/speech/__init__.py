@@ -1,0 +1,1 @@
+"""Tests of the speech helpers (backend/speech/) on real Whisper weights."""

@@ -1,0 +1,1 @@
+"""Tests of the public tasks, one file per backend/tasks/ module."""
