@@ -176,8 +176,10 @@ def model_bytes(model: Any) -> int:
     """Bytes held by a model's parameters and buffers (for another engine's model: the size it reports)."""
     if not isinstance(model, torch.nn.Module):
         return int(model.bytes)
+    from backend.engines import int8
+
     tensors = list(model.parameters()) + list(model.buffers())
-    return sum(tensor.numel() * tensor.element_size() for tensor in tensors)
+    return sum(tensor.numel() * tensor.element_size() for tensor in tensors) + int8.packed_bytes(model)
 
 
 def checkpoint_bytes(model_id: str, dtype: torch.dtype) -> int | None:
@@ -252,7 +254,23 @@ def load_from_pretrained(spec: ModelSpec, device: torch.device, dtype: torch.dty
         raise ModelUnavailableError(_unavailable_message(spec.id, error, from_folder=folder is not None)) from error
     model.to(device)
     model.eval()
+    if engines.wants_int8(spec, device.type):
+        int8_weights(spec, model)
     return model, processor
+
+
+def int8_weights(spec: ModelSpec, model: Any) -> None:
+    """Quantise a CPU model's Linear layers to int8 in place (backend/engines/int8.py); on failure it stays float32
+    in the layers not yet replaced, with one log line saying why."""
+    from backend.engines import int8
+
+    try:
+        int8.quantize(model, spec.family)
+    except Exception as error:
+        if is_out_of_memory(error):
+            raise
+        logger.warning("int8 weights failed for %s (%s: %s); it runs in float32", spec.id, type(error).__name__, error)
+    allocator.release_free_memory()  # the float32 weights just dropped go back to the system
 
 
 def load_with_ctranslate2(spec: ModelSpec, device: torch.device, source: str,
@@ -278,8 +296,12 @@ def engine_of(loaded: "LoadedModel") -> tuple[str, str]:
     """Which engine runs a loaded model and at what precision, e.g. ("ctranslate2", "int8") or ("torch", "float32")."""
     from backend.engines.ctranslate2_models import CTranslate2Model
 
+    from backend.engines import int8
+
     if isinstance(loaded.model, CTranslate2Model):
         return "ctranslate2", loaded.model.compute_type
+    if int8.is_quantized(loaded.model):
+        return "torch", "int8"
     return "torch", str(loaded.dtype).removeprefix("torch.")
 
 
