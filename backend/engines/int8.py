@@ -2,8 +2,9 @@
 
 Each chosen `torch.nn.Linear` is replaced, in place and one at a time, by torch's dynamically quantised Linear:
 int8 weights (one scale per output row), activations quantised per call, matrix products on FBGEMM's int8 kernels
-(AVX-512 VNNI on this machine kind). The float32 weight of a layer is dropped as soon as its int8 copy exists, so
-loading never holds both copies of the model. Convolutions, norms, embeddings and the EnCodec codec stay float32.
+(AVX-512 VNNI on this machine kind). The float32 weight of a layer is dropped as soon as its int8 copy exists, and
+the float32 tensors left are copied out of the memory-mapped checkpoint (`_own_memory`), so the process does not
+keep both copies resident. Convolutions, norms, embeddings and the EnCodec codec stay float32.
 
 Why this library: CTranslate2 does not convert wav2vec2 (NOTES.md), optimum does not install beside transformers 5,
 and torchao 0.18's int8 dynamic-activation config ran a wav2vec2-sized Linear stack no faster than this in eager
@@ -100,11 +101,28 @@ def quantize(model: torch.nn.Module, family: str) -> int:
             parent = model.get_submodule(parent_name)
             linear = getattr(parent, child)
             linear.qconfig = qconfig
+            if linear.bias is not None:  # the int8 layer keeps the bias tensor itself: not a view of the file
+                linear.bias.data = linear.bias.data.clone()
             setattr(parent, child, Int8Linear.from_float(linear))
             del linear  # the float32 weight goes now, before the next layer's int8 copy is made
+        _own_memory(model)
     setattr(model, MARKER, len(chosen))
     logger.info("int8 weights for %d Linear layers of a %s model", len(chosen), family)
     return len(chosen)
+
+
+def _own_memory(model: torch.nn.Module) -> None:
+    """Copy the float32 tensors left (norms, convolutions, adapters: a few per cent) out of the checkpoint file.
+
+    transformers maps a safetensors file into memory and, on CPU at the stored dtype, keeps parameters as views of
+    that mapping; the file's pages they touched count as this process's resident memory for as long as any
+    parameter still views the mapping. With the quantised layers' float32 views gone, copying the rest lets the
+    whole mapping go, so the int8 model's resident memory is its own size rather than the float32 file's.
+    """
+    for module in model.modules():
+        for name, tensor in list(module._parameters.items()) + list(module._buffers.items()):
+            if tensor is not None and tensor.device.type == "cpu":
+                tensor.data = tensor.data.clone()  # the same Parameter object: tied weights stay tied
 
 
 def is_quantized(model: Any) -> bool:
