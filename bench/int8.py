@@ -29,7 +29,7 @@ from bench import calls, fresh_process, real_size  # noqa: E402
 from bench.engines import with_cache  # noqa: E402
 from bench.timing import interleaved  # noqa: E402
 
-RUNS = 3
+RUNS = 2  # turns per side after a warm-up each (3 for MMS-1b-all in the first run; time on a loaded machine)
 IDS = ["facebook/mms-1b-all", "facebook/wav2vec2-xls-r-300m-21-to-en", "suno/bark-small",
        "facebook/wav2vec2-base-960h"]
 TARGETS = {"facebook/mms-1b-all": 0.5, "facebook/wav2vec2-xls-r-300m-21-to-en": 0.5, "suno/bark-small": 0.6}
