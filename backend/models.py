@@ -299,9 +299,8 @@ def load_with_ctranslate2(spec: ModelSpec, device: torch.device, source: str,
 
 def engine_of(loaded: "LoadedModel") -> tuple[str, str]:
     """Which engine runs a loaded model and at what precision, e.g. ("ctranslate2", "int8") or ("torch", "float32")."""
-    from backend.engines.ctranslate2_models import CTranslate2Model
-
     from backend.engines import int8
+    from backend.engines.ctranslate2_models import CTranslate2Model
 
     if isinstance(loaded.model, CTranslate2Model):
         return "ctranslate2", loaded.model.compute_type

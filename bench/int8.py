@@ -129,3 +129,37 @@ if __name__ == "__main__":
     torch.manual_seed(0)
     real_size.ensure_all([sys.argv[1]])
     print(json.dumps(measure(sys.argv[1])))
+
+
+def _figure(seconds: dict[str, float]) -> Any:
+    """A Figure from its JSON form."""
+    from bench.timing import Figure
+
+    return Figure(**seconds)
+
+
+def target_rows(rows: list[dict[str, Any]]) -> list[tuple[str, str, str, bool]]:
+    """Rows for BENCHMARKS.md's Targets table: speed per model with a target, agreement per model."""
+    summary = []
+    for row in rows:
+        forward, app = _figure(row["float32_forward"]), _figure(row["int8_app"])
+        target = TARGETS.get(row["model"])
+        if target is not None:
+            summary.append((f"{row['model']}: int8 app call / torch float32 forward-only", f"{app} / {forward} = "
+                            f"{row['ratio']:.2f}", f"<= {target}", row["ratio"] <= target))
+        worst = min(row["agreement"].values())
+        measured = ", ".join(f"{name.replace('_', ' ')} {value:.3f}" for name, value in row["agreement"].items())
+        summary.append((f"{row['model']}: int8 vs float32 agreement", measured, f">= {AGREEMENT_TARGET}",
+                        worst >= AGREEMENT_TARGET))
+    return summary
+
+
+def table_rows(rows: list[dict[str, Any]]) -> str:
+    """Rows for the Engines table: int8 speed and weight bytes per model."""
+    lines = []
+    for row in rows:
+        lines += [f"| {row['model']}: app call / torch forward-only | torch int8 | "
+                  f"{_figure(row['float32_forward'])} | {_figure(row['int8_app'])} | {row['ratio']:.2f} |",
+                  f"| {row['model']}: weights in memory | torch int8 | {row['float32_bytes'] / 1e9:.2f} GB | "
+                  f"{row['int8_bytes'] / 1e9:.2f} GB | {row['int8_bytes'] / row['float32_bytes']:.2f} |"]
+    return "\n".join(lines)

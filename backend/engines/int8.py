@@ -120,7 +120,7 @@ def _own_memory(model: torch.nn.Module) -> None:
     whole mapping go, so the int8 model's resident memory is its own size rather than the float32 file's.
     """
     for module in model.modules():
-        for name, tensor in list(module._parameters.items()) + list(module._buffers.items()):
+        for tensor in list(module._parameters.values()) + list(module._buffers.values()):
             if tensor is not None and tensor.device.type == "cpu":
                 tensor.data = tensor.data.clone()  # the same Parameter object: tied weights stay tied
 
