@@ -21,7 +21,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from bench import calls, real_size, system  # noqa: E402
 
 BUDGET_BYTES = 3 * 1024**3  # less than the six models (4.2 GB): every cycle evicts and reloads some
-CALLS = 100
+CALLS = int(os.environ.get("BENCH_MEMORY_CALLS", "100"))  # fewer for a quick look on a loaded machine
 SAMPLE_SECONDS = 0.02
 PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
 
