@@ -21,6 +21,8 @@ from typing import Generic, TypeVar
 
 import torch
 
+from backend import working_memory
+
 # Held while a model computes; reentrant so a task may call a helper that also takes it.
 DEVICE_LOCK = threading.RLock()
 
@@ -43,7 +45,7 @@ def set_torch_threads() -> None:
 @contextlib.contextmanager
 def model_work() -> Iterator[None]:
     """Run the enclosed model computation alone on the device, without autograd bookkeeping."""
-    with DEVICE_LOCK, torch.inference_mode():
+    with DEVICE_LOCK, working_memory.measured(), torch.inference_mode():  # the call's peak memory, for the budget
         yield
 
 

@@ -6,6 +6,9 @@
   CUDA when supported, else float16. `APP_DTYPE=float32|float16|bfloat16` overrides it on CUDA only.
 - Memory budget: `APP_MEMORY_BUDGET` bytes (suffixes KB/MB/GB accepted). Before and after a load, least recently
   used models are unloaded until the loaded set fits; a model larger than the whole budget still loads alone.
+  The loaded set is its weights plus the largest working memory (activations) one of its calls was measured to
+  need (backend/working_memory.py); after a call, free memory goes back to the system if resident memory above
+  the cache's start has passed the budget.
 - Source: `$MODELS_DIR/<org>/<name>/` when that folder exists (never the network), else the Hugging Face Hub
   with its usual cache, which honours `HF_HUB_OFFLINE=1`.
 - Safety: `trust_remote_code=False` and safetensors weights only, for every model.
@@ -18,6 +21,7 @@ import os
 import re
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -26,7 +30,7 @@ from typing import Any
 
 import torch
 
-from backend import allocator, compute, engines, hub
+from backend import allocator, compute, engines, hub, working_memory
 from backend.catalog import CATALOG, ModelSpec, find_model, set_serving_device
 from backend.errors import MissingPackageError, ModelUnavailableError, ResourceExhaustedError, missing_package_message
 
@@ -90,6 +94,7 @@ class LoadedModel:
     load_seconds: float
     last_used: float = 0.0  # time.time() of the last `get`
     hits: int = 0  # `get` calls served without loading
+    working_bytes: int = 0  # the most memory beyond its weights one call was measured to need
     # Per-model memo for task code (e.g. text embeddings of zero-shot labels); dropped with the model.
     memo: dict[str, Any] = field(default_factory=dict)
 
@@ -176,8 +181,10 @@ def model_bytes(model: Any) -> int:
     """Bytes held by a model's parameters and buffers (for another engine's model: the size it reports)."""
     if not isinstance(model, torch.nn.Module):
         return int(model.bytes)
+    from backend.engines import int8
+
     tensors = list(model.parameters()) + list(model.buffers())
-    return sum(tensor.numel() * tensor.element_size() for tensor in tensors)
+    return sum(tensor.numel() * tensor.element_size() for tensor in tensors) + int8.packed_bytes(model)
 
 
 def checkpoint_bytes(model_id: str, dtype: torch.dtype) -> int | None:
@@ -252,7 +259,23 @@ def load_from_pretrained(spec: ModelSpec, device: torch.device, dtype: torch.dty
         raise ModelUnavailableError(_unavailable_message(spec.id, error, from_folder=folder is not None)) from error
     model.to(device)
     model.eval()
+    if engines.wants_int8(spec, device.type):
+        int8_weights(spec, model)
     return model, processor
+
+
+def int8_weights(spec: ModelSpec, model: Any) -> None:
+    """Quantise a CPU model's Linear layers to int8 in place (backend/engines/int8.py); on failure it stays float32
+    in the layers not yet replaced, with one log line saying why."""
+    from backend.engines import int8
+
+    try:
+        int8.quantize(model, spec.family)
+    except Exception as error:
+        if is_out_of_memory(error):
+            raise
+        logger.warning("int8 weights failed for %s (%s: %s); it runs in float32", spec.id, type(error).__name__, error)
+    allocator.release_free_memory()  # the float32 weights just dropped go back to the system
 
 
 def load_with_ctranslate2(spec: ModelSpec, device: torch.device, source: str,
@@ -276,10 +299,13 @@ def load_with_ctranslate2(spec: ModelSpec, device: torch.device, source: str,
 
 def engine_of(loaded: "LoadedModel") -> tuple[str, str]:
     """Which engine runs a loaded model and at what precision, e.g. ("ctranslate2", "int8") or ("torch", "float32")."""
+    from backend.engines import int8
     from backend.engines.ctranslate2_models import CTranslate2Model
 
     if isinstance(loaded.model, CTranslate2Model):
         return "ctranslate2", loaded.model.compute_type
+    if int8.is_quantized(loaded.model):
+        return "torch", "int8"
     return "torch", str(loaded.dtype).removeprefix("torch.")
 
 
@@ -369,10 +395,14 @@ class ModelCache:
         self._models: OrderedDict[str, LoadedModel] = OrderedDict()  # least recently used first
         self._lock = threading.Lock()  # guards _models and _load_locks
         self._load_locks: dict[str, threading.Lock] = {}  # one per model id: concurrent first requests load once
+        self._working_seen: dict[str, int] = {}  # working bytes by model id, kept across unloads for reloads
+        self.start_resident_bytes = working_memory.resident_bytes()  # resident memory before any model loads
+        working_memory.on_measured(_weak_listener(self))
 
     def get(self, model_id: str) -> LoadedModel:
         """The loaded model for a catalog id, loading it first if needed."""
         spec = self._spec(model_id)
+        working_memory.note_model(model_id)  # this thread's next computation uses this model
         loaded = self._hit(model_id)
         if loaded:
             return loaded
@@ -423,15 +453,21 @@ class ModelCache:
                     "load_seconds": round(loaded.load_seconds, 3),
                     "last_used": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(loaded.last_used)),
                     "hits": loaded.hits,
+                    "working_bytes": loaded.working_bytes,
                 }
                 for loaded in reversed(self._models.values())  # most recently used first
             ]
+        resident = working_memory.resident_bytes()
         return {
             "device": str(self.device),
             "device_name": _device_name(self.device),
             "dtype": str(self.dtype).removeprefix("torch."),
             "budget_bytes": self.budget_bytes,
             "used_bytes": sum(model["bytes"] for model in models),
+            "working_bytes": max((model["working_bytes"] for model in models), default=0),
+            # Resident memory of this process above what it held when the cache was made (None off Linux).
+            "resident_bytes": None if resident is None or self.start_resident_bytes is None
+            else resident - self.start_resident_bytes,
             "models": models,
         }
 
@@ -460,8 +496,9 @@ class ModelCache:
     def _load(self, spec: ModelSpec) -> LoadedModel:
         """Load a model, making room first when its size can be estimated, and insert it."""
         estimate = self.estimate(spec.id, self.dtype)
+        working = self._working_seen.get(spec.id, 0)
         if estimate is not None:
-            self._evict_until_fits(estimate)
+            self._evict_until_fits(estimate, working)
         logger.info("Loading %s on %s (%s)", spec.id, self.device, self.dtype)
         started = time.perf_counter()
         try:
@@ -477,24 +514,62 @@ class ModelCache:
         if size > self.budget_bytes:
             logger.warning("%s needs %.2f GB, more than the whole budget of %.2f GB; it is loaded alone.",
                            spec.id, size / 1e9, self.budget_bytes / 1e9)
-        self._evict_until_fits(size)
+        working_memory.note_loaded(size)
+        self._evict_until_fits(size, working)
         loaded = LoadedModel(spec=spec, model=model, processor=processor, device=self.device, dtype=self.dtype,
-                             bytes=size, load_seconds=seconds, last_used=time.time())
+                             bytes=size, load_seconds=seconds, last_used=time.time(), working_bytes=working)
         with self._lock:
             self._models[spec.id] = loaded
         logger.info("Loaded %s in %.1f s (%.0f MB)", spec.id, seconds, size / 1e6)
         return loaded
 
-    def _evict_until_fits(self, incoming_bytes: int) -> None:
-        """Unload least recently used models until `incoming_bytes` more fit in the budget (or none is left)."""
+    def accounted_bytes(self, incoming_bytes: int = 0, incoming_working: int = 0) -> int:
+        """What the loaded models (and one incoming) count against the budget: weights plus the largest working
+        memory of any of them (calls run one at a time). The caller holds self._lock."""
+        working = max([incoming_working, *(m.working_bytes for m in self._models.values())])
+        return sum(m.bytes for m in self._models.values()) + incoming_bytes + working
+
+    def _evict_until_fits(self, incoming_bytes: int, incoming_working: int = 0, keep: int = 0) -> None:
+        """Unload least recently used models until `incoming_bytes` more (needing `incoming_working` to run) fit in
+        the budget, keeping at least the `keep` most recently used models."""
         evicted = []
         with self._lock:
-            while self._models and sum(m.bytes for m in self._models.values()) + incoming_bytes > self.budget_bytes:
+            while len(self._models) > keep and self.accounted_bytes(incoming_bytes,
+                                                                    incoming_working) > self.budget_bytes:
                 model_id, _ = self._models.popitem(last=False)
                 evicted.append(model_id)
         if evicted:
             logger.info("Unloaded %s to stay within the memory budget", ", ".join(evicted))
             free_device_memory(self.device)
+
+    def note_working(self, model_id: str, working_bytes: int) -> None:
+        """After a call: remember the model's largest working memory, unload others if the set no longer fits, and
+        give free memory back when resident memory above the cache's start has passed the budget."""
+        with self._lock:
+            loaded = self._models.get(model_id)
+            grew = loaded is not None and working_bytes > loaded.working_bytes
+            if grew:
+                loaded.working_bytes = working_bytes
+                self._working_seen[model_id] = working_bytes
+        if grew:
+            self._evict_until_fits(0, keep=1)  # the model just used is the most recent: it stays
+        resident = working_memory.resident_bytes()
+        if (self.device.type == "cpu" and resident is not None and self.start_resident_bytes is not None
+                and resident - self.start_resident_bytes > self.budget_bytes):
+            allocator.release_free_memory()
+
+
+def _weak_listener(cache: ModelCache) -> Callable[[str, int], bool]:
+    """cache.note_working, without keeping a discarded cache alive (False once it is gone)."""
+    reference = weakref.ref(cache)
+
+    def listener(model_id: str, working_bytes: int) -> bool:
+        target = reference()
+        if target is not None:
+            target.note_working(model_id, working_bytes)
+        return target is not None
+
+    return listener
 
 
 def _device_name(device: torch.device) -> str:

@@ -33,6 +33,7 @@ import torch  # noqa: E402
 from backend import models  # noqa: E402
 from backend.speech import whisper  # noqa: E402
 from bench import allocator, calls, engines, fresh_process, images, real_size, serving, streaming, system, vision_http  # noqa: E402
+from bench import int8 as int8_bench  # noqa: E402
 from bench.timing import Figure, interleaved, timed  # noqa: E402
 
 RUNS = 3  # timed runs per figure
@@ -243,6 +244,7 @@ SECTIONS: dict[str, Callable[[], Any]] = {
     "vision_http": vision_http.vision_http,
     "memory": memory,
     "engines": engines.engines,
+    "int8": int8_bench.int8,
     "allocator": allocator.allocator,
     "streaming": streaming.speech_first_audio,
     "images": images.images,
@@ -276,7 +278,7 @@ def main() -> None:
         calls.IDS[:] = [model_id for model_id in calls.IDS if model_id in chosen_ids]
         system.COLD_IDS[:] = [model_id for model_id in system.COLD_IDS if model_id in chosen_ids]
         chosen = [name for name in chosen
-                  if name in ("warm", "cold", "engines", "adapter_switch", "vision_http", "allocator")]
+                  if name in ("warm", "cold", "engines", "int8", "adapter_switch", "vision_http", "allocator")]
     results: dict[str, Any] = {}
     needed = calls.IDS
     if all(name in SECTION_MODELS for name in chosen):  # e.g. --only streaming: build only its checkpoint
@@ -472,6 +474,7 @@ def report(results: dict[str, Any]) -> str:
             ("resident memory of a loaded Whisper small: CTranslate2 int8 / torch fp32", f"{memory_ratio:.2f}",
              "<= 0.6", memory_ratio <= 0.6),
         ]
+    summary += int8_bench.target_rows(results.get("int8", []))
     ray_rows = results.get("ray")
     if ray_rows:
         throughput_ratio = ray_rows["two_replicas_rps"] / ray_rows["one_replica_rps"]
@@ -494,7 +497,8 @@ def report(results: dict[str, Any]) -> str:
         f"| {row['model']} | {row['forward']} | {row['app']} | {row['app'].median / row['forward'].median:.2f} | "
         f"{vision_http.TARGET_RATIO * row['forward'].median + vision_http.TARGET_SLACK_SECONDS:.3f} s | "
         f"{verdict(over_http(row) <= 1)} | {row['client']} |" for row in http_rows)
-    engine_lines = engine_table(results.get("engines", {}))
+    engine_lines = "\n".join(filter(None, [engine_table(results.get("engines", {})),
+                                            int8_bench.table_rows(results.get("int8", []))]))
     allocator_lines = allocator_table(results.get("allocator", {}))
     switch = results.get("adapter_switch") or {}
     switch_line = (f"MMS-1b-all's adapter switch (French in, English back, under the device lock): first time "

@@ -53,9 +53,12 @@ def summary() -> str:
         return (f"**Ray Serve** {len(replicas)} replicas · **weights loaded** {used / 1e9:.2f} GB in all, each "
                 f"replica under its own budget\n\n**Versions** {versions_line()}")
     status = models.CACHE.status()
+    resident = status.get("resident_bytes")
+    resident_text = "" if resident is None else f" · **resident now** {resident / 1e9:.2f} GB above start-up"
     return (f"**Device** {status['device_name']} · **dtype** {status['dtype']} · **weights loaded** "
-            f"{status['used_bytes'] / 1e9:.2f} GB of a {status['budget_bytes'] / 1e9:.1f} GB budget "
-            f"(least recently used models are unloaded beyond it)\n\n**Versions** {versions_line()}\n\n"
+            f"{status['used_bytes'] / 1e9:.2f} GB + {status.get('working_bytes', 0) / 1e9:.2f} GB working memory "
+            f"of a {status['budget_bytes'] / 1e9:.1f} GB budget (least recently used models are unloaded beyond "
+            f"it){resident_text}\n\n**Versions** {versions_line()}\n\n"
             f"{programs.status_markdown()}")
 
 

@@ -185,3 +185,64 @@ def test_whisper_ctranslate2_int8_transcribes_like_float32(tmp_path: Path, monke
     assert results["int8"].language == results["float32"].language == "en"
     assert word_error_rate(results["float32"].text, results["int8"].text) <= 0.02
     assert len(results["float32"].text.split()) > 5
+
+
+# The assets' spoken words (assets/README.md), for word error rates against the truth.
+SPOKEN = {
+    "en.wav": "The weather is lovely today. Shall we take a walk along the river after lunch?",
+    "fr.wav": "Bonjour à tous. Le marché ouvre à huit heures et ferme à midi.",
+    "de.wav": "Guten Morgen. Der Zug nach Berlin fährt heute zwanzig Minuten später ab.",
+    "sw.wav": "Habari za asubuhi. Soko linafunguliwa saa mbili asubuhi na kufungwa saa sita mchana.",
+}
+# English meaning of the clips XLS-R translates (its output is compared with this, not with the French words).
+MEANING = {"fr.wav": "Hello everyone. The market opens at eight o'clock and closes at noon."}
+
+
+def on_engine(engine: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """APP_ENGINE for the next loads, with nothing loaded yet."""
+    monkeypatch.setenv("APP_ENGINE", engine)
+    models.unload_all()
+
+
+@pytest.mark.parametrize(("model_id", "clips"), [
+    ("facebook/wav2vec2-base-960h", {"en.wav": None}),
+    ("facebook/mms-1b-all", {"en.wav": "eng", "fr.wav": "fra", "de.wav": "deu", "sw.wav": "swh"}),
+])
+def test_ctc_int8_transcribes_within_one_point_of_float32(model_id: str, clips: dict[str, str | None],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """int8 weights (APP_ENGINE=auto on CPU) against float32 (torch): word error rate within 1 point, per clip;
+    for MMS the adapters switch between languages on the one int8 model."""
+    rates: dict[str, dict[str, float]] = {}
+    for engine, precision in (("torch", "float32"), ("auto", "int8")):
+        on_engine(engine, monkeypatch)
+        for clip, language in clips.items():
+            result = transcribe(ASSETS / "audio" / clip, model=model_id, language=language)
+            assert result.precision == precision
+            rates.setdefault(clip, {})[precision] = word_error_rate(SPOKEN[clip], result.text)
+    for clip, rate in rates.items():
+        assert rate["int8"] <= rate["float32"] + 0.01, (clip, rate)
+
+
+def test_xls_r_int8_translates_within_one_point_of_float32(monkeypatch: pytest.MonkeyPatch) -> None:
+    rates = {}
+    for engine, precision in (("torch", "float32"), ("auto", "int8")):
+        on_engine(engine, monkeypatch)
+        result = transcribe(ASSETS / "audio" / "fr.wav", model="facebook/wav2vec2-xls-r-300m-21-to-en",
+                            task="translate")
+        assert result.precision == precision
+        rates[precision] = word_error_rate(MEANING["fr.wav"], result.text)
+    assert rates["int8"] <= rates["float32"] + 0.01, rates
+
+
+def test_bark_int8_speech_is_heard_as_well_as_float32(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bark small with int8 generators against float32, each heard by Whisper: word error rate within 1 point
+    (Bark samples: both seeded alike, and a different path may still say the words differently)."""
+    sentence = "Hello world, this is a test."
+    rates = {}
+    for engine in ("torch", "auto"):
+        on_engine(engine, monkeypatch)
+        speech = synthesize_speech(sentence, model="suno/bark-small")
+        monkeypatch.setenv("APP_ENGINE", "torch")  # Whisper on the same path both times
+        heard = transcribe((speech.sampling_rate, speech.audio), model="openai/whisper-base", language="en")
+        rates[engine] = word_error_rate(sentence, heard.text)
+    assert rates["auto"] <= rates["torch"] + 0.01, rates

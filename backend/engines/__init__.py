@@ -9,6 +9,10 @@
 
 CTranslate2 runs int8 on CPU (about 4x less weight memory and several times faster than fp32 there) and
 int8_float16 on CUDA; `APP_CTRANSLATE2_COMPUTE_TYPE` overrides that (the tests use float32 to compare tokens).
+
+The speech models CTranslate2 cannot convert (wav2vec2, MMS-1b-all, XLS-R 21-to-en) get int8 Linear weights on torch
+instead (backend/engines/int8.py) on CPU under any setting but `torch`; Bark too when APP_INT8_FAMILIES names it
+(it is opt in: see int8.py); GPUs keep fp16/bf16.
 """
 
 import importlib.util
@@ -36,6 +40,14 @@ def ctranslate2_installed(family: str = "") -> bool:
     front_end = FRONT_ENDS.get(family)
     return importlib.util.find_spec("ctranslate2") is not None and (
         front_end is None or importlib.util.find_spec(front_end) is not None)
+
+
+def wants_int8(spec: ModelSpec, device_type: str) -> bool:
+    """Whether this model gets int8 Linear weights on torch (backend/engines/int8.py) under the current setting."""
+    from backend.engines import int8
+
+    return (engine_setting() != "torch" and device_type == "cpu" and spec.family in int8.int8_families()
+            and int8.available())
 
 
 def wants_ctranslate2(spec: ModelSpec) -> bool:
