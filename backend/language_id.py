@@ -21,6 +21,7 @@ LABEL_TO_CODE = {"nso": "ns"}
 CODE_TO_LABEL = {code: label for label, code in LABEL_TO_CODE.items()}
 
 _identifier: LanguageIdentifier | None = None
+_all_labels: frozenset[str] = frozenset()  # every label the model knows (nb_classes shrinks with set_languages)
 _restricted_to: tuple[str, ...] | None = None  # the languages set on it last (set_languages costs ~25 ms)
 _lock = threading.Lock()  # set_languages changes the shared identifier: one detection at a time
 
@@ -36,15 +37,18 @@ class Detection:
 
 def identifier() -> LanguageIdentifier:
     """The one identifier, built with normalised probabilities on first use."""
-    global _identifier
+    global _identifier, _all_labels
     if _identifier is None:
-        _identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+        built = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+        _all_labels = frozenset(built.nb_classes)
+        _identifier = built
     return _identifier
 
 
 def detectable(allowed: tuple[str, ...]) -> list[str]:
     """The identifier's labels for the allowed codes it knows (M2M100: 89 of 100)."""
-    known = set(identifier().nb_classes)
+    identifier()
+    known = _all_labels  # not nb_classes: after an earlier set_languages that lists only the last restriction
     return [CODE_TO_LABEL.get(code, code) for code in allowed if CODE_TO_LABEL.get(code, code) in known]
 
 

@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # Every tab in page order: each group, then its tabs.
 TAB_NAMES = ["Images", "Image classification", "Object detection", "Segmentation", "Depth", "Captioning", "Video",
              "Video classification", "Text", "Translation", "Masked words", "Documents", "Document questions",
-             "Speech", "Speech recognition", "Text to speech", "Compare", "Compare models", "Models"]
+             "Speech", "Speech recognition", "Text to speech", "Speech translation", "Audio input", "Video input",
+             "Compare", "Compare models", "Models"]  # Audio/Video input: the two inputs of Speech translation
 
 
 def free_port() -> int:

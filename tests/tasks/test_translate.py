@@ -149,3 +149,12 @@ def test_detection_keeps_to_the_model_languages() -> None:
     # Esperanto is one of py3langid's labels but not M2M100's: the answer is among the allowed codes.
     detection = detect_language("La hundo kuras en la parko kaj la infanoj ridas kune.", ("fr", "es", "it"))
     assert detection.language in ("fr", "es", "it")
+
+
+def test_a_narrow_detection_does_not_narrow_the_next() -> None:
+    """set_languages shrinks the identifier's own label list: a later, wider set must still reach every label."""
+    from backend.language_id import detect_language
+
+    detect_language("Le chien joue dans le jardin avec une balle rouge.", ("fr", "es", "it"))
+    detection = detect_language("Der Hund spielt im Garten mit einem roten Ball.", ("de", "en", "fr", "es", "it"))
+    assert detection.language == "de"
