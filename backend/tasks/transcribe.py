@@ -33,10 +33,18 @@ def transcribe(
     language: str | None = None,
     task: str = "transcribe",
     beam_size: int | None = None,
+    word_timestamps: bool = False,
+    candidate_languages: str | None = None,
+    vad: bool = True,
 ) -> TranscriptionResult:
     """Turn speech into text; `language` None/""/"auto" detects it; task "translate" gives English (Whisper, XLS-R);
-    `beam_size` 1-5 (Whisper; None: the default for its engine and device, see backend/speech/whisper.py)."""
-    for step in stream_transcription(audio, model=model, language=language, task=task, beam_size=beam_size):
+    `beam_size` 1-5 (Whisper; None: the default for its engine and device, see backend/speech/whisper.py);
+    `word_timestamps` adds "words" with times and probabilities; `candidate_languages` ("fr, German, es") limits
+    detection to those languages; `vad` drops non-speech before recognition (Whisper; "speech_s" says how much was
+    kept). `audio` may also be a video file (MP4, WebM, MOV, MKV): its audio track is transcribed."""
+    for step in stream_transcription(audio, model=model, language=language, task=task, beam_size=beam_size,
+                                     word_timestamps=word_timestamps, candidate_languages=candidate_languages,
+                                     vad=vad):
         result = step.result
     return result
 
@@ -47,13 +55,18 @@ def stream_transcription(
     language: str | None = None,
     task: str = "transcribe",
     beam_size: int | None = None,
+    word_timestamps: bool = False,
+    candidate_languages: str | None = None,
+    vad: bool = True,
 ) -> Iterator[TranscriptionStep]:
     """`transcribe`, yielding the text so far after each decoded 30 s window (Whisper; `done` of `total` seconds of
     audio) before the whole result; the other models give the whole result in one step. In Ray mode the cluster
     computes the whole result (backend/dispatch.py), so there is one step."""
     if dispatch.is_remote():
         yield TranscriptionStep(result=transcribe(audio, model=model, language=language, task=task,
-                                                  beam_size=beam_size), done=1, total=1)
+                                                  beam_size=beam_size, word_timestamps=word_timestamps,
+                                                  candidate_languages=candidate_languages, vad=vad),
+                                done=1, total=1)
         return
     spec = resolve_model("transcribe", model)
     code = speech_language(language, spec)
