@@ -189,10 +189,10 @@ def stream_whisper_ctranslate2(
             max_new_tokens=None)
     detected = language or find_language(info.language, spec.languages) or info.language
     probability = round(float(info.language_probability), 4)
-    if guesses:
-        probability = guesses[0].probability
-    elif info.all_language_probs:  # detected by transcribe itself (filled only when no language was given)
+    if not guesses and info.all_language_probs:  # detected by transcribe itself (only when no language was given)
         guesses = top_languages(info.all_language_probs)
+    if guesses:  # the same number as the first candidate's
+        probability = guesses[0].probability
     found_words: list[Word] = []
     total = max(1, math.ceil(duration))
     segments: list[Segment] = []
