@@ -1,4 +1,5 @@
-"""Issue 22 on the tiny models: words with times on both Whisper engines (and CTC), language candidates and their restriction, VAD's speech_s, video files as audio.
+"""Issue 22 on the tiny models: words with times on both Whisper engines (and CTC), language candidates and their
+restriction, VAD's speech_s, video files as audio.
 
 The tiny models have random weights (their timestamps fall anywhere, often past the audio): these check structure,
 not text or times; tests/test_words_real.py checks the words, their times and transformers' own pipeline's on real
