@@ -131,8 +131,14 @@ def stream_whisper(
                                                           offset + float(found_segment["end"])), "text": decoded},
                                            duration))
                 if words:
-                    found_words += segment_words(tokenizer, found_segment, probabilities, offset, language,
-                                                 timestamp_begin, segments[-1])
+                    # Words may end past the segment's closing timestamp (as on faster-whisper, whose segments
+                    # then end with their last word): timed inside the audio, the segment stretched to hold them.
+                    opened = Segment(start=segments[-1].start, end=round(duration, 3), text="")
+                    timed = segment_words(tokenizer, found_segment, probabilities, offset, language,
+                                          timestamp_begin, opened)
+                    if timed:
+                        segments[-1].end = max(segments[-1].end, timed[-1].end)
+                    found_words += timed
         seek += next_start(output["sequences"][0].tolist(), found, timestamp_begin, generation.eos_token_id,
                            len(piece), rate)
         finished = len(samples) - seek < MIN_TAIL_SECONDS * rate
