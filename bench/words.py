@@ -6,6 +6,7 @@ Rows (each A against B in ABAB turns through the app's `transcribe`, after a war
 - words-ctranslate2, words-torch: 30 s of speech, word_timestamps on / off (vad off, language given).
 - vad: 5 min that is half silence (a 15 s sentence block, 15 s of silence, ...), vad on / off (CTranslate2).
 - languages: the language detected with the top-5 list / the language given (vad off, CTranslate2 and torch).
+- top5-torch: the top-5 detection alone / transformers' argmax-only `detect_language`, on the same 30 s window.
 
 Weights: "random-small" is Whisper small at its real size with random weights (bench/real_size.py); it decodes as
 many tokens with or without words, so the ratio is the cost of the words, not of different text. "real-base" is the
@@ -109,6 +110,28 @@ def main(turns: int, weights: str, only: set[str] | None) -> dict[str, Any]:
     for engine in ("ctranslate2", "torch"):
         row(f"languages-{engine}", engine, thirty, {"vad": False}, given,
             "30 s: detected with the top-5 list / language given")
+    if not only or "top5-torch" in only:  # the top-5 detection against transformers' argmax-only detect_language
+        import torch
+
+        from backend import compute
+        from backend.speech.whisper import language_guesses
+
+        loaded = cache_on("torch", model).get(model)
+        window = soundfile.read(thirty, dtype="float32")[0]
+        features = loaded.processor.feature_extractor(window, sampling_rate=RATE, return_tensors="pt").input_features
+
+        def argmax_only() -> object:
+            with torch.inference_mode():
+                return loaded.model.detect_language(features)
+
+        def top_five() -> object:
+            with compute.model_work():
+                return language_guesses(loaded, window)[:5]
+        first, second = interleaved(top_five, argmax_only, turns)
+        rows.append({"row": "top5-torch", "what": "language detection: top-5 list / transformers' detect_language",
+                     "engine": "torch", "a": str(first), "b": str(second),
+                     "ratio_median": round(first.median / second.median, 2),
+                     "ratio_range": [round(first.low / second.high, 2), round(first.high / second.low, 2)]})
     return {"weights": weights, "model": model, "turns": turns, "load": os.getloadavg(), "rows": rows}
 
 
