@@ -39,7 +39,7 @@ from backend.speech.transcript import (
     Word,
     to_segment,
 )
-from backend.speech.words import missing_alignment_heads, segment_words, timed_word, token_probabilities
+from backend.speech.words import align, missing_alignment_heads, segment_words, timed_word
 
 WHISPER_CHUNK_SECONDS = 30  # Whisper's window
 MAX_BEAMS = 5  # `beam_size` 1-5: openai/whisper's and faster-whisper's default is 5
@@ -107,14 +107,10 @@ def stream_whisper(
                    "prompt_ids": torch.tensor(prompt, device=loaded.device) if prompt else None}
         with compute.model_work():
             if words:
-                # The encoder runs once for generate and for the probability pass.
+                # The encoder runs once for generate and for the alignment pass after it.
                 encoded = model.get_encoder()(features.to(loaded.device, loaded.dtype))
-                try:
-                    output = model.generate(encoder_outputs=encoded, return_token_timestamps=True, **options)
-                    probabilities = token_probabilities(model, encoded, output["sequences"][0].to(loaded.device))
-                finally:
-                    # Token timestamps switch the shared model to eager attention for good; switch it back.
-                    model.set_attn_implementation("sdpa")
+                output = model.generate(encoder_outputs=encoded, **options)
+                aligned = align(model, encoded, output["sequences"][0].to(loaded.device), features.shape[-1])
             else:
                 output = model.generate(features.to(loaded.device, loaded.dtype), **options)
         found = output["segments"][0]
@@ -134,8 +130,7 @@ def stream_whisper(
                     # Words may end past the segment's closing timestamp (as on faster-whisper, whose segments
                     # then end with their last word): timed inside the audio, the segment stretched to hold them.
                     opened = Segment(start=segments[-1].start, end=round(duration, 3), text="")
-                    timed = segment_words(tokenizer, found_segment, probabilities, offset, language,
-                                          timestamp_begin, opened)
+                    timed = segment_words(tokenizer, found_segment, aligned, offset, language, opened)
                     if timed:
                         segments[-1].end = max(segments[-1].end, timed[-1].end)
                     found_words += timed
