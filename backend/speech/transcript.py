@@ -17,10 +17,20 @@ class Segment:
 
 
 @dataclass
+class Word:
+    """One spoken word, its time and how sure the model is of it."""
+
+    word: str  # as decoded, without surrounding spaces
+    start: float  # seconds from the start of the audio
+    end: float  # seconds
+    probability: float | None  # 0..1: the mean of its tokens' probabilities (Whisper); None where the model gives none
+
+
+@dataclass
 class LanguageGuess:
     """A spoken language and how likely the language identifier finds it."""
 
-    language: str  # MMS-LID's ISO 639-3 code, e.g. "fra"
+    language: str  # Whisper's code, e.g. "fr"; MMS-LID's ISO 639-3 code, e.g. "fra"
     probability: float  # 0..1
 
 
@@ -36,13 +46,22 @@ class TranscriptionResult:
     # The language's probability (0-1): MMS-LID's when it chose the language, Whisper's detection on CTranslate2,
     # 1.0 for a language given by the caller (Whisper on CTranslate2); None where the model does not say.
     language_probability: float | None = None
-    language_candidates: list[LanguageGuess] = field(default_factory=list)  # MMS-LID's top LID_CANDIDATES
+    # The top LANGUAGE_CANDIDATES languages of a detection (Whisper on both engines, MMS-LID), likeliest first,
+    # among the caller's candidate_languages when given; empty when the language was given.
+    language_candidates: list[LanguageGuess] = field(default_factory=list)
     engine: str = "torch"  # "torch" or "ctranslate2"
     precision: str = "float32"  # the weights' dtype or CTranslate2 compute type, e.g. "int8"
+    words: list[Word] = field(default_factory=list)  # in order, each inside its segment; when word_timestamps
+    # Why `words` is empty although word_timestamps was asked for (e.g. "XLS-R 21-to-en translates whole windows
+    # and gives no word times."); None when words were given or not asked for.
+    words_note: str | None = None
+    # Seconds of audio that voice activity detection kept as speech (vad on); None when VAD did not run.
+    speech_s: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The API's JSON form: {"model", "text", "language", "segments": [{"start", "end", "text"}, ...],
-        "language_probability", "language_candidates": [{"language", "probability"}, ...], "engine", "precision"}."""
+        "language_probability", "language_candidates": [{"language", "probability"}, ...], "engine", "precision",
+        "words": [{"word", "start", "end", "probability"}, ...], "words_note", "speech_s"}."""
         return asdict(self)
 
 
