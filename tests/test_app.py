@@ -210,7 +210,7 @@ def test_fill_mask(client: Client, model: str | None, language: str, code: str |
                                                  ("openai/whisper-base", "fr")])
 def test_transcribe(client: Client, model: str | None, language: str) -> None:
     extra = {"model": model} if model else {}
-    text, detected, segments, subtitles, result = client.predict(
+    text, detected, segments, subtitles, *_, result = client.predict(  # then the words, languages, video
         audio=handle_file(ASSETS / "audio" / "en.wav"), language=language, api_name="/transcribe", **extra)
     assert result["model"] == (model or "openai/whisper-large-v3-turbo")
     assert result["text"] == text
@@ -223,7 +223,7 @@ def test_transcribe(client: Client, model: str | None, language: str) -> None:
     ("facebook/wav2vec2-xls-r-300m-21-to-en", "auto", "translate"),
 ])
 def test_transcribe_in_many_languages(client: Client, model: str, language: str, task: str) -> None:
-    text, detected, segments, subtitles, result = client.predict(
+    text, detected, segments, subtitles, *_, result = client.predict(  # then the words, languages, video
         audio=handle_file(ASSETS / "audio" / "sw.wav"), model=model, language=language, task=task,
         api_name="/transcribe")
     assert result["model"] == model and result["text"] == text

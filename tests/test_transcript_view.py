@@ -1,0 +1,47 @@
+"""The interactive transcript's data (demos/transcript_view.py): words -> spans with times, marks and tooltips; the
+language candidates -> the chart's value. The page's script is driven in tests/test_browser.py."""
+
+import gradio as gr
+
+from demos.transcript_view import TEMPLATE, language_chart, transcript_data
+
+WORDS = [
+    {"word": " Hello", "start": 0.0, "end": 0.42, "probability": 0.91},
+    {"word": " world", "start": 0.42, "end": 0.9, "probability": 0.31},
+    {"word": " ", "start": 0.9, "end": 0.9, "probability": 0.5},  # an empty token: nothing to show or click
+    {"word": "<b>x</b>", "start": 1.2345, "end": 1.5, "probability": None},  # a model that gives no probability
+]
+
+
+def test_words_keep_their_times_and_are_marked_under_the_threshold() -> None:
+    data = transcript_data(WORDS, threshold=0.5)
+    assert [(w["word"], w["start"], w["end"]) for w in data["words"]] == [
+        ("Hello", 0.0, 0.42), ("world", 0.42, 0.9), ("<b>x</b>", 1.234, 1.5)]
+    assert [w["kind"] for w in data["words"]] == ["w", "w low", "w"]  # no probability: not marked
+    assert data["words"][1]["title"] == "0.42-0.90 s, 31% sure"
+    assert data["count"] == 3
+    assert "3 words; 1 under 50% confidence" in data["note"]
+
+
+def test_the_threshold_moves_the_marks() -> None:
+    assert [w["kind"] for w in transcript_data(WORDS, threshold=0.95)["words"]] == ["w low", "w low", "w"]
+    assert [w["kind"] for w in transcript_data(WORDS, threshold=0.0)["words"]] == ["w", "w", "w"]
+
+
+def test_no_words_shows_the_note_it_was_given() -> None:
+    data = transcript_data([], note="Word timestamps are off.")
+    assert data == {"words": [], "count": 0, "note": "Word timestamps are off."}
+
+
+def test_the_template_escapes_the_words() -> None:
+    """Words are model output: the template uses Handlebars' escaping {{...}}, never raw ${...} or {{{...}}}."""
+    assert "{{this.word}}" in TEMPLATE and "{{{" not in TEMPLATE and "${" not in TEMPLATE
+    gr.HTML(transcript_data(WORDS), html_template=TEMPLATE)  # gradio accepts the template (no <script>)
+
+
+def test_language_candidates_become_named_probabilities() -> None:
+    names = {"fr": "French", "de": "German"}
+    chart = language_chart([{"language": "fr", "probability": 0.8}, {"language": "de", "probability": 0.15}],
+                           names.get)
+    assert chart == {"French (fr)": 0.8, "German (de)": 0.15}
+    assert language_chart([], names.get) is None
