@@ -20,7 +20,7 @@ from backend.catalog import ModelSpec, helper_model
 from backend.errors import InputError, ModelUnavailableError
 from backend.limits import MAX_TRANSCRIPTION_NEW_TOKENS
 from backend.speech.mms_languages import adapter_for, fold, mms_name
-from backend.speech.transcript import LanguageGuess, Segment, TranscriptionResult, asr_pipeline, to_segment
+from backend.speech.transcript import LanguageGuess, Segment, TranscriptionResult, Word, asr_pipeline, to_segment
 
 CTC_SINGLE_PASS_SECONDS = 30  # wav2vec2 takes audio up to this long in one pass (attention cost ~ length^2)
 CTC_CHUNK_SECONDS = 10  # longer audio goes in windows this long
@@ -29,14 +29,17 @@ SEGMENT_MAX_SECONDS = 8.0  # CTC words are grouped into segments no longer than 
 SEGMENT_MAX_GAP_SECONDS = 0.6  # ...and a pause longer than this starts a new segment
 MMS_ADAPTERS_KEPT = 16  # languages whose adapter weights stay in memory (~10 MB each for MMS-1b) for a cheap switch
 LID_SECONDS = 30  # MMS-LID listens to the start of the audio, up to this long
-LID_CANDIDATES = 3  # languages reported with their probabilities
+LID_CANDIDATES = 5  # languages reported with their probabilities
 XLS_R_WINDOW_SECONDS = 20  # XLS-R translates windows at most this long (trained on CoVoST 2 utterances of seconds)
 XLS_R_BATCH_SIZE = 4  # windows translated together
 XLS_R_BEAMS = 1  # greedy, as for Whisper
 
 
 def transcribe_ctc(recognizer: Any, spec: ModelSpec, samples: np.ndarray, duration: float) -> TranscriptionResult:
-    """wav2vec2 CTC over strided windows; word timestamps grouped into segments."""
+    """wav2vec2 CTC over strided windows; word timestamps grouped into segments, and kept as `words`.
+
+    CTC words come from the frame alignment (the pipeline's `return_timestamps="word"`) with no probability.
+    """
     # Up to CTC_SINGLE_PASS_SECONDS in one pass: strided windows re-encode their overlaps (measured 1.12-1.26x).
     long_audio = duration > CTC_SINGLE_PASS_SECONDS
     windows = {"chunk_length_s": CTC_CHUNK_SECONDS, "stride_length_s": CTC_STRIDE_SECONDS} if long_audio else {}
@@ -47,20 +50,29 @@ def transcribe_ctc(recognizer: Any, spec: ModelSpec, samples: np.ndarray, durati
         text=output["text"].strip(),
         language=spec.languages[0] if len(spec.languages) == 1 else None,
         segments=group_words(words),
+        words=[Word(word=word.text, start=word.start, end=word.end, probability=None) for word in words],
     )
 
 
-def transcribe_mms(loaded: models.LoadedModel, audio: Any, language: str | None) -> TranscriptionResult:
-    """MMS-1b-all in one language: the one asked for, or the likeliest MMS-LID hears that has an adapter."""
+def transcribe_mms(loaded: models.LoadedModel, audio: Any, language: str | None,
+                   candidates: tuple[str, ...] | None = None) -> TranscriptionResult:
+    """MMS-1b-all in one language: the one asked for, or the likeliest MMS-LID hears (among `candidates`, ISO
+    639-3 codes, when given) that has an adapter."""
     recognizer = asr_pipeline(loaded)
     rate = recognizer.feature_extractor.sampling_rate
     samples = inputs.load_audio(audio, sampling_rate=rate)
     duration = len(samples) / rate
     available = tuple(loaded.processor.tokenizer.vocab)  # the checkpoint's languages (its nested vocab.json)
-    probability, candidates = None, []
+    probability, guesses = None, []
     if language is None:
         ranked = identify_language(samples, rate)
-        candidates = ranked[:LID_CANDIDATES]
+        if candidates:  # restricted to the caller's languages, renormalised among them
+            bases = {fold(code.split("-")[0]) for code in candidates}  # "cmn-script_simplified" -> "cmn"
+            kept = [guess for guess in ranked if fold(guess.language) in bases]
+            total = sum(guess.probability for guess in kept) or 1.0
+            ranked = [LanguageGuess(guess.language, int(guess.probability / total * 10_000) / 10_000)
+                      for guess in kept]
+        guesses = ranked[:LID_CANDIDATES]
         heard = next(((guess, code) for guess in ranked if (code := adapter_for(guess.language, available))), None)
         if heard is None:
             raise InputError(f"{loaded.spec.label} has no adapter for any language MMS-LID recognises here; "
@@ -76,7 +88,7 @@ def transcribe_mms(loaded: models.LoadedModel, audio: Any, language: str | None)
         use_adapter(loaded, adapter)
         with compute.model_work():
             result = transcribe_ctc(recognizer, loaded.spec, samples, duration)
-    result.language, result.language_probability, result.language_candidates = adapter, probability, candidates
+    result.language, result.language_probability, result.language_candidates = adapter, probability, guesses
     return result
 
 

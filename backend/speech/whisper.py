@@ -31,7 +31,15 @@ from backend.catalog import ModelSpec
 from backend.errors import InputError
 from backend.languages import find_language
 from backend.limits import MAX_TRANSCRIPTION_NEW_TOKENS
-from backend.speech.transcript import Segment, TranscriptionResult, TranscriptionStep, to_segment
+from backend.speech.transcript import (
+    LanguageGuess,
+    Segment,
+    TranscriptionResult,
+    TranscriptionStep,
+    Word,
+    to_segment,
+)
+from backend.speech.words import missing_alignment_heads, segment_words, timed_word, token_probabilities
 
 WHISPER_CHUNK_SECONDS = 30  # Whisper's window
 MAX_BEAMS = 5  # `beam_size` 1-5: openai/whisper's and faster-whisper's default is 5
@@ -40,6 +48,7 @@ MAX_BEAMS = 5  # `beam_size` 1-5: openai/whisper's and faster-whisper's default 
 DEFAULT_BEAMS = {("torch", "cpu"): 5, ("torch", "cuda"): 5, ("ctranslate2", "cpu"): 5, ("ctranslate2", "cuda"): 5}
 MIN_TAIL_SECONDS = 0.1  # a remainder shorter than this after the last window is not decoded
 MAX_PROMPT_TOKENS = 223  # previous tokens given as the prompt: openai/whisper's n_text_ctx // 2 - 1
+LANGUAGE_CANDIDATES = 5  # languages reported with their probabilities
 PROMPT_TASK_TOKENS = 4  # <|startoftranscript|>, language, task, and one to spare, besides prompt and new tokens
 
 
@@ -58,19 +67,27 @@ def beams_for(beam_size: int | str | None, engine: str, device_type: str) -> int
 
 def stream_whisper(
     loaded: models.LoadedModel, spec: ModelSpec, samples: np.ndarray, duration: float, language: str | None,
-    task: str, beams: int,
+    task: str, beams: int, words: bool = False, candidates: tuple[str, ...] | None = None,
 ) -> Iterator[TranscriptionStep]:
-    """Whisper on torch, window after window; after each, the segments so far (`done` of `total` seconds)."""
+    """Whisper on torch, window after window; after each, the segments so far (`done` of `total` seconds).
+
+    `words`: word timestamps and probabilities; `candidates`: the language codes detection may choose from.
+    """
     model, extractor = loaded.model, loaded.processor.feature_extractor
     tokenizer = loaded.processor.tokenizer
     rate = extractor.sampling_rate
     window = WHISPER_CHUNK_SECONDS * rate  # samples
+    note = missing_alignment_heads(model, spec.label) if words else None
+    words = words and note is None
+    guesses: list[LanguageGuess] = []
     if language is None:  # one language for the recording, detected on its first window (as Whisper does)
         with compute.model_work():
-            language = detect_language(loaded, samples[:window])
-        probability = None
+            ranked = language_guesses(loaded, samples[:window], candidates)
+        language, probability = ranked[0].language, ranked[0].probability
+        guesses = ranked[:LANGUAGE_CANDIDATES]
     else:
         probability = 1.0
+    found_words: list[Word] = []
     generation = model.generation_config
     timestamp_begin = generation.no_timestamps_token_id + 1
     history: list[int] = []  # the tokens of the segments so far, timestamps included (relative to their window)
@@ -84,12 +101,22 @@ def stream_whisper(
         prompt = [generation.prev_sot_token_id, *history[-MAX_PROMPT_TOKENS:]] if history else []
         # The prompt, the task tokens and the new tokens share the decoder's 448 positions.
         room = model.config.max_target_positions - len(prompt) - PROMPT_TASK_TOKENS
+        options = {"language": language, "task": task, "return_timestamps": True, "return_segments": True,
+                   "force_unique_generate_call": True,  # one pass over this window, we seek
+                   "num_beams": beams, "max_new_tokens": min(MAX_TRANSCRIPTION_NEW_TOKENS, room),
+                   "prompt_ids": torch.tensor(prompt, device=loaded.device) if prompt else None}
         with compute.model_work():
-            output = model.generate(
-                features.to(loaded.device, loaded.dtype), language=language, task=task, return_timestamps=True,
-                return_segments=True, force_unique_generate_call=True,  # one pass over this window, we seek
-                num_beams=beams, max_new_tokens=min(MAX_TRANSCRIPTION_NEW_TOKENS, room),
-                prompt_ids=torch.tensor(prompt, device=loaded.device) if prompt else None)
+            if words:
+                # The encoder runs once for generate and for the probability pass.
+                encoded = model.get_encoder()(features.to(loaded.device, loaded.dtype))
+                try:
+                    output = model.generate(encoder_outputs=encoded, return_token_timestamps=True, **options)
+                    probabilities = token_probabilities(model, encoded, output["sequences"][0].to(loaded.device))
+                finally:
+                    # Token timestamps switch the shared model to eager attention for good; switch it back.
+                    model.set_attn_implementation("sdpa")
+            else:
+                output = model.generate(features.to(loaded.device, loaded.dtype), **options)
         found = output["segments"][0]
         for found_segment in found:  # text and timestamps, no end-of-text or other special tokens
             history += [token for token in found_segment["tokens"].tolist()
@@ -103,16 +130,21 @@ def stream_whisper(
                 segments.append(to_segment({"timestamp": (offset + float(found_segment["start"]),
                                                           offset + float(found_segment["end"])), "text": decoded},
                                            duration))
+                if words:
+                    found_words += segment_words(tokenizer, found_segment, probabilities, offset, language,
+                                                 timestamp_begin, segments[-1])
         seek += next_start(output["sequences"][0].tolist(), found, timestamp_begin, generation.eos_token_id,
                            len(piece), rate)
         finished = len(samples) - seek < MIN_TAIL_SECONDS * rate
         yield TranscriptionStep(result=TranscriptionResult(
             model=spec.id, text="".join(texts).strip(), language=language,
-            segments=list(segments), language_probability=probability),
+            segments=list(segments), language_probability=probability, language_candidates=guesses,
+            words=list(found_words), words_note=note),
             done=total if finished else min(total - 1, math.floor(seek / rate)), total=total)
     if not segments and seek == 0:  # shorter than MIN_TAIL_SECONDS: nothing to decode
         yield TranscriptionStep(result=TranscriptionResult(model=spec.id, text="", language=language,
-                                                           language_probability=probability), done=total, total=total)
+                                                           language_probability=probability,
+                                                           language_candidates=guesses), done=total, total=total)
 
 
 def next_start(tokens: list[int], found: list[dict[str, Any]], timestamp_begin: int, end_of_text: int, window: int,
@@ -132,24 +164,36 @@ def next_start(tokens: list[int], found: list[dict[str, Any]], timestamp_begin: 
 
 def stream_whisper_ctranslate2(
     loaded: models.LoadedModel, spec: ModelSpec, samples: np.ndarray, duration: float, language: str | None,
-    task: str, beams: int,
+    task: str, beams: int, words: bool = False, candidates: tuple[str, ...] | None = None,
 ) -> Iterator[TranscriptionStep]:
     """Whisper on CTranslate2 through faster-whisper's sequential decoding; the segments so far after each one.
 
-    A language not given is detected on the first window, with its probability.
+    A language not given is detected on the first window, with its probability (among `candidates` when given:
+    faster-whisper's own detection, filtered and renormalised, then that language is decoded).
     """
     runner = loaded.model.runner
+    guesses: list[LanguageGuess] = []
+    if language is None and candidates:
+        with compute.model_work():
+            _, _, every = runner.detect_language(samples[:WHISPER_CHUNK_SECONDS * 16_000])
+        guesses = top_languages([(code, p) for code, p in every if code in candidates])
+        language = guesses[0].language
     with compute.model_work():
         pieces, info = runner.transcribe(
             samples, language=language, task=task, beam_size=beams, best_of=1, temperature=0.0,
             condition_on_previous_text=True,  # the previous windows' text as the prompt, as on torch
             log_prob_threshold=None, no_speech_threshold=None, compression_ratio_threshold=None,
-            vad_filter=False, without_timestamps=False,
+            vad_filter=False, without_timestamps=False, word_timestamps=words,
             # No max_new_tokens: faster-whisper refuses one that does not fit beside the prompt in the decoder's 448
             # positions; without it, it decodes up to openai/whisper's sample_len (224) per window.
             max_new_tokens=None)
     detected = language or find_language(info.language, spec.languages) or info.language
     probability = round(float(info.language_probability), 4)
+    if guesses:
+        probability = guesses[0].probability
+    elif info.all_language_probs:  # detected by transcribe itself (filled only when no language was given)
+        guesses = top_languages(info.all_language_probs)
+    found_words: list[Word] = []
     total = max(1, math.ceil(duration))
     segments: list[Segment] = []
     texts: list[str] = []  # as decoded, with leading spaces
@@ -162,18 +206,43 @@ def stream_whisper_ctranslate2(
         if piece.text.strip():
             texts.append(piece.text)
             segments.append(to_segment({"timestamp": (piece.start, piece.end), "text": piece.text}, duration))
+            found_words += [timed_word(word.word, word.start, word.end, word.probability, segments[-1])
+                            for word in piece.words or () if word.word.strip()]
         yield TranscriptionStep(result=TranscriptionResult(
             model=spec.id, text="".join(texts).strip(), language=detected,
-            segments=list(segments), language_probability=probability),
+            segments=list(segments), language_probability=probability, language_candidates=guesses,
+            words=list(found_words)),
             done=min(total - 1, math.floor(piece.end)), total=total)
     yield TranscriptionStep(result=TranscriptionResult(
         model=spec.id, text="".join(texts).strip(), language=detected,
-        segments=segments, language_probability=probability), done=total, total=total)
+        segments=segments, language_probability=probability, language_candidates=guesses, words=found_words),
+        done=total, total=total)
 
 
-def detect_language(loaded: models.LoadedModel, window: np.ndarray) -> str:
-    """The language code Whisper hears in up to 30 s of audio."""
-    extractor = loaded.processor.feature_extractor
+def language_guesses(loaded: models.LoadedModel, window: np.ndarray,
+                     candidates: tuple[str, ...] | None = None) -> list[LanguageGuess]:
+    """Every language Whisper may hear in up to 30 s of audio (only `candidates` when given), likeliest first.
+
+    As transformers' `detect_language` (one decoder step after <|startoftranscript|>), but with the probabilities of
+    the language tokens, softmaxed among the allowed ones.
+    """
+    model, extractor = loaded.model, loaded.processor.feature_extractor
     features = extractor(window, sampling_rate=extractor.sampling_rate, return_tensors="pt").input_features
-    token_id = int(loaded.model.detect_language(features.to(loaded.device, loaded.dtype))[0])
-    return loaded.processor.tokenizer.convert_ids_to_tokens(token_id).strip("<|>")  # "<|fr|>" -> "fr"
+    generation = model.generation_config
+    codes = {token.strip("<|>"): token_id for token, token_id in generation.lang_to_id.items()}  # "<|fr|>" -> "fr"
+    if candidates:
+        codes = {code: token_id for code, token_id in codes.items() if code in candidates}
+    start = torch.tensor([[generation.decoder_start_token_id]], device=loaded.device)
+    logits = model(input_features=features.to(loaded.device, loaded.dtype), decoder_input_ids=start).logits[0, -1]
+    ids = torch.tensor(list(codes.values()), device=loaded.device)
+    probabilities = logits.float()[ids].softmax(dim=-1).tolist()
+    return top_languages(list(zip(codes, probabilities, strict=True)), limit=None)
+
+
+def top_languages(probabilities: list[tuple[str, float]], limit: int | None = LANGUAGE_CANDIDATES
+                  ) -> list[LanguageGuess]:
+    """(code, probability) pairs as LanguageGuesses, likeliest first, renormalised to sum to 1, `limit` kept."""
+    total = sum(float(p) for _, p in probabilities) or 1.0
+    ranked = sorted(probabilities, key=lambda pair: -float(pair[1]))[:limit]
+    # Rounded down, so that the kept probabilities never sum above 1.
+    return [LanguageGuess(code, math.floor(float(p) / total * 10_000) / 10_000) for code, p in ranked]

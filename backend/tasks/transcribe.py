@@ -20,6 +20,8 @@ from backend.speech.transcript import (  # noqa: F401  (the task's result types,
     TranscriptionStep,
     asr_pipeline,
 )
+from backend.speech.vad import VAD_RATE, restore_times, speech_only
+from backend.speech.video_audio import audio_of_video, is_video
 from backend.speech.whisper import beams_for, stream_whisper, stream_whisper_ctranslate2
 
 TASKS = ("transcribe", "translate")  # "translate" means speech in another language -> English text
@@ -70,6 +72,9 @@ def stream_transcription(
         return
     spec = resolve_model("transcribe", model)
     code = speech_language(language, spec)
+    allowed = candidate_codes(candidate_languages, spec) if code is None else None
+    if is_video(audio):  # its audio track, at the 16 kHz every speech model here reads
+        audio = audio_of_video(audio, VAD_RATE)
     if task not in TASKS:
         raise InputError("The task must be 'transcribe' or 'translate' (speech to English text).")
     if spec.family not in TRANSLATING_FAMILIES and task == "translate":
@@ -84,8 +89,10 @@ def stream_transcription(
     if spec.family == "xls_r_translation":
         extractor = loaded.processor.feature_extractor
         result = translate_xls_r(loaded, inputs.load_audio(audio, sampling_rate=extractor.sampling_rate), code)
+        result.words_note = (f"{spec.label} translates whole windows and gives no word times."
+                             if word_timestamps else None)
     elif spec.family == "mms":
-        result = transcribe_mms(loaded, audio, code)
+        result = transcribe_mms(loaded, audio, code, allowed)
     else:
         rate = loaded.processor.feature_extractor.sampling_rate
         samples = inputs.load_audio(audio, sampling_rate=rate)
@@ -94,12 +101,26 @@ def stream_transcription(
             if beam_size is None:
                 beams = beams_for(None, engine, loaded.device.type)
             stream = stream_whisper_ctranslate2 if engine == "ctranslate2" else stream_whisper
-            for step in stream(loaded, spec, samples, duration, code, task, beams):
+            timemap, speech_s = None, None
+            if vad:  # only the speech is decoded; its times are mapped back onto the audio's
+                samples, timemap = speech_only(samples)
+                speech_s = len(samples) / rate
+            if len(samples) == 0:  # no speech at all: nothing to invent
+                yield TranscriptionStep(result=TranscriptionResult(
+                    model=spec.id, text="", language=code, language_probability=1.0 if code else None,
+                    engine=engine, precision=precision, speech_s=0.0), done=1, total=1)
+                return
+            for step in stream(loaded, spec, samples, len(samples) / rate, code, task, beams, words=word_timestamps,
+                               candidates=allowed):
                 step.result.engine, step.result.precision = engine, precision
+                if timemap is not None:
+                    restore_times(step.result, timemap, speech_s)
                 yield step
             return
         with compute.model_work():
             result = transcribe_ctc(asr_pipeline(loaded), spec, samples, duration)
+    if not word_timestamps:
+        result.words = []
     result.engine, result.precision = engine, precision
     yield TranscriptionStep(result=result, done=1, total=1)
 
@@ -120,6 +141,20 @@ def speech_language(language: str | None, spec: ModelSpec) -> str | None:
         raise InputError(f"{spec.label} does not know the language {text[:40]!r}. Leave it on auto-detect, or use "
                          "an English name such as French or a code such as fr.")
     return code
+
+
+def candidate_codes(candidates: str | None, spec: ModelSpec) -> tuple[str, ...] | None:
+    """The language codes detection may choose from, from "fr, German, es" (names or codes); None: all."""
+    names = [name.strip() for name in (candidates or "").split(",") if name.strip()]
+    if not names:
+        return None
+    codes = []
+    for name in names:
+        code = speech_language(name, spec)
+        if code is None:  # "auto" in the list
+            return None
+        codes.append(code)
+    return tuple(dict.fromkeys(codes))
 
 
 def language_name(code: str | None) -> str:
