@@ -73,7 +73,7 @@ def transcribe(
     task: str = "transcribe",
     beam_size: int = 0,
     word_timestamps: bool = True,
-    candidate_languages: str = "",
+    candidate_languages: str | None = None,
     vad: bool = True,
     video: Any = None,
     progress: gr.Progress = gr.Progress(track_tqdm=True),  # noqa: B008 - gradio's documented idiom
@@ -177,7 +177,8 @@ def build() -> None:
                                          info="voice activity detection before recognition")
             candidates = gr.Textbox(label="Candidate languages", placeholder="e.g. French, de, es (empty: all)",
                                     info="Auto-detect chooses among these only.")
-            threshold = gr.Slider(0, 1, value=DEFAULT_THRESHOLD, step=0.05, label="Mark words under this confidence")
+            threshold = gr.Slider(0, 1, value=DEFAULT_THRESHOLD, step=0.05, label="Mark words under this confidence",
+                                  elem_id="asr-threshold")
             run = gr.Button("Transcribe", variant="primary")
         with gr.Column():
             text = gr.Textbox(label="Text", lines=6, buttons=["copy"], interactive=False)
@@ -185,7 +186,7 @@ def build() -> None:
             transcript = transcript_view()
             words = gr.State([])  # the result's words, to mark them again when the threshold moves
             detected = gr.Textbox(label="Language", interactive=False)
-            chart = gr.Label(label="Language candidates", num_top_classes=5, visible=False)
+            chart = gr.Label(label="Language candidates", num_top_classes=5, visible=False, elem_id="asr-languages")
             segments = gr.Dataframe(headers=SEGMENT_HEADERS, label="Segments", interactive=False, wrap=True)
             subtitles = gr.File(label="Subtitles (SRT, WebVTT)", file_count="multiple")
             result = gr.JSON(label="Result (JSON)", open=False)

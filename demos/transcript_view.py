@@ -80,8 +80,9 @@ def transcript_data(words: Sequence[dict[str, Any]], threshold: float = DEFAULT_
                       "title": f"{float(word['start']):.2f}-{float(word['end']):.2f} s{sure}"})
     if not note:
         unsure_count = sum(item["kind"] == "w low" for item in shown)
-        note = (f"{len(shown)} words; {unsure_count} under {threshold:.0%} confidence (underlined). Click a word to "
-                "play from it." if shown else "")
+        plural = "" if len(shown) == 1 else "s"
+        note = (f"{len(shown)} word{plural}; {unsure_count} under {threshold:.0%} confidence (underlined). Click a "
+                "word to play from it." if shown else "")
     return {"words": shown, "count": len(shown), "note": note}
 
 
