@@ -8,7 +8,7 @@ original audio afterwards, so silence and noise are neither decoded (no invented
 import numpy as np
 from faster_whisper.vad import SpeechTimestampsMap, VadOptions, get_speech_timestamps
 
-from backend.speech.transcript import TranscriptionResult
+from backend.speech.transcript import Segment, TranscriptionResult
 from backend.speech.words import timed_word
 
 VAD_RATE = 16_000  # Hz: Silero VAD's rate, and Whisper's
@@ -25,22 +25,31 @@ def speech_only(samples: np.ndarray) -> tuple[np.ndarray, SpeechTimestampsMap]:
 
 
 def restore_times(result: TranscriptionResult, timemap: SpeechTimestampsMap, speech_s: float) -> None:
-    """Move a result read from the joined speech back onto the original audio's time line, in place."""
-    if not timemap.chunk_end_sample:
-        result.speech_s = round(speech_s, 3)
-        return
-    for segment in result.segments:
-        segment.start = round(float(timemap.get_original_time(segment.start)), 3)
-        segment.end = round(float(timemap.get_original_time(segment.end, is_end=True)), 3)
-    moved = []
-    segments = iter(result.segments)
-    segment = next(segments, None)
-    for word in result.words:
-        chunk = timemap.get_chunk_index(word.start)  # start and end through the same stretch, as faster-whisper
-        start = float(timemap.get_original_time(word.start, chunk))
-        end = float(timemap.get_original_time(word.end, chunk, is_end=True))
-        while segment is not None and start > segment.end:  # the words are in order, as the segments
-            segment = next(segments, None)
-        moved.append(timed_word(word.word, start, end, word.probability, segment) if segment else word)
-    result.words = moved
+    """Put a result read from the joined speech onto the original audio's time line: new segments and words (the
+    streamed steps share their Segment objects, so nothing is changed in place)."""
     result.speech_s = round(speech_s, 3)
+    if not timemap.chunk_end_sample:
+        return
+    pairs = []  # (segment on the joined time line, the same on the original one)
+    for segment in result.segments:
+        pairs.append((segment, Segment(start=round(float(timemap.get_original_time(segment.start)), 3),
+                                       end=round(float(timemap.get_original_time(segment.end, is_end=True)), 3),
+                                       text=segment.text)))
+    moved = []
+    first_words: dict[int, float] = {}  # segment index -> its first word's start, seconds
+    index = 0
+    for word in result.words:
+        while index < len(pairs) - 1 and word.start >= pairs[index][0].end:  # in order, as the segments
+            index += 1
+        # A word is spoken within one stretch of speech: the one its end is in (a start just before a joint would
+        # otherwise land in the silence left out there).
+        chunk = timemap.get_chunk_index(word.end, is_end=True)
+        joined_start = timemap.chunk_end_sample[chunk - 1] / VAD_RATE if chunk else 0.0  # the stretch's start
+        start = float(timemap.get_original_time(max(word.start, joined_start), chunk))
+        end = max(start, float(timemap.get_original_time(word.end, chunk, is_end=True)))
+        moved.append(timed_word(word.word, start, end, word.probability, pairs[index][1]) if pairs else word)
+        first_words.setdefault(index, moved[-1].start)
+    for index, start in first_words.items():  # a segment opening in left-out silence starts with its first word
+        pairs[index][1].start = max(pairs[index][1].start, start)
+    result.segments = [original for _, original in pairs]
+    result.words = moved

@@ -10,6 +10,7 @@ from its alignment pass), so beams and probabilities do not depend on generate's
 
 from typing import Any
 
+import numpy as np
 import torch
 from transformers.models.whisper.tokenization_whisper import _combine_tokens_into_words
 
@@ -42,7 +43,7 @@ def segment_words(tokenizer: Any, found_segment: dict[str, Any], probabilities: 
     if not text_tokens:
         return []
     words, _, groups = _combine_tokens_into_words(tokenizer, text_tokens, language)
-    result = []
+    spans = []  # (text, start, end, probability), seconds from the window's start
     cursor = 0  # index into text_positions of the next word's first token
     for text, group in zip(words, groups, strict=True):
         positions = text_positions[cursor:cursor + len(group)]
@@ -50,10 +51,16 @@ def segment_words(tokenizer: Any, found_segment: dict[str, Any], probabilities: 
         if not text.strip():
             continue
         start = times[positions[0] - 1] if positions[0] > 0 else 0.0
-        end = times[positions[-1]]
         chance = sum(probabilities[first + k] for k in positions) / len(positions)
-        result.append(timed_word(text, offset + start, offset + end, chance, segment))
-    return result
+        spans.append([text, start, times[positions[-1]], chance])
+    if spans:
+        # The first word's start is the segment's opening timestamp token's time, often well before the speech
+        # (the silence before it): cut a first word longer than twice the median word (at most 0.7 s) to that
+        # length, as faster-whisper does at sentence starts. Ends and the other words are transformers' own.
+        median = min(0.7, float(np.median([end - start for _, start, end, _ in spans])))
+        if spans[0][2] - spans[0][1] > 2 * median:
+            spans[0][1] = spans[0][2] - 2 * median
+    return [timed_word(text, offset + start, offset + end, chance, segment) for text, start, end, chance in spans]
 
 
 def timed_word(text: str, start: float, end: float, probability: float | None, segment: Segment) -> Word:

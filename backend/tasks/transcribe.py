@@ -4,6 +4,7 @@ The work per model family lives in backend/speech/: Whisper on torch or CTransla
 and XLS-R (ctc.py); subtitles from segments in subtitles.py.
 """
 
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -108,13 +109,19 @@ def stream_transcription(
             if len(samples) == 0:  # no speech at all: nothing to invent
                 yield TranscriptionStep(result=TranscriptionResult(
                     model=spec.id, text="", language=code, language_probability=1.0 if code else None,
-                    engine=engine, precision=precision, speech_s=0.0), done=1, total=1)
+                    engine=engine, precision=precision, speech_s=0.0),
+                    done=max(1, math.ceil(duration)), total=max(1, math.ceil(duration)))
                 return
             for step in stream(loaded, spec, samples, len(samples) / rate, code, task, beams, words=word_timestamps,
                                candidates=allowed):
                 step.result.engine, step.result.precision = engine, precision
                 if timemap is not None:
                     restore_times(step.result, timemap, speech_s)
+                    # Progress in seconds of the audio sent, not of the speech kept.
+                    total = max(1, math.ceil(duration))
+                    done = total if step.done == step.total else min(
+                        total - 1, math.floor(timemap.get_original_time(step.done)))
+                    step = TranscriptionStep(result=step.result, done=done, total=total)
                 yield step
             return
         with compute.model_work():
