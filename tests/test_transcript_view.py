@@ -45,3 +45,18 @@ def test_language_candidates_become_named_probabilities() -> None:
                            names.get)
     assert chart == {"French (fr)": 0.8, "German (de)": 0.15}
     assert language_chart([], names.get) is None
+
+
+def test_the_tab_shows_the_words_and_says_when_word_timestamps_are_off(client) -> None:
+    """Through the app: the transcript shows the result's words, or why there are none."""
+    from gradio_client import handle_file
+
+    from demos.common import ASSETS
+
+    shown = client.predict(audio=handle_file(ASSETS / "audio" / "en.wav"), model="openai/whisper-base",
+                           api_name="/transcribe")
+    words, result = shown[4], shown[-1]
+    assert result["words"] and [w["start"] for w in words["words"]] == [w["start"] for w in result["words"]]
+    shown = client.predict(audio=handle_file(ASSETS / "audio" / "en.wav"), model="openai/whisper-base",
+                           word_timestamps=False, api_name="/transcribe")
+    assert shown[-1]["words"] == [] and shown[4]["note"] == "Word timestamps are off."
