@@ -157,7 +157,8 @@ def build() -> None:
             # The native player (no waveform) is a page <audio> that the transcript's script can seek and follow.
             audio = gr.Audio(label="Speech", sources=["microphone", "upload"], type="filepath", format=None,
                              elem_id=AUDIO_ID, waveform_options=gr.WaveformOptions(show_recording_waveform=False))
-            with gr.Accordion("Or a video (MP4, WebM, MOV, MKV)", open=False):
+            with gr.Accordion("Or a video (MP4, WebM, MOV, MKV): transcribed instead, played with subtitles",
+                              open=False):
                 video = gr.Video(label="Video", sources=["upload"], elem_id="asr-video-in")
             model = model_dropdown(TASK)
             notes = gr.Markdown(model_notes(DEFAULT_MODEL))

@@ -174,7 +174,7 @@ def test_mms_language_menu_is_searched_by_name(page) -> None:
     model = panel.get_by_label("Model")
     model.click()
     page.get_by_role("option", name="MMS-1b-all (965M)").click()
-    language = panel.get_by_label("Language").first  # the menu; the second "Language" box shows the result
+    language = panel.get_by_label("Language", exact=True).first  # the menu; the second "Language" shows the result
     language.click()
     language.fill("")
     language.press_sequentially("swahi")  # a thousand languages: typing narrows them
@@ -184,7 +184,7 @@ def test_mms_language_menu_is_searched_by_name(page) -> None:
     panel.get_by_role("button", name="Transcribe", exact=True).click()
     panel.get_by_text("facebook/mms-1b-all").first.wait_for(timeout=TIMEOUT_MS)
     assert page.locator(".toast-body.error").count() == 0
-    assert panel.get_by_label("Language").nth(1).input_value() == "Swahili"
+    assert panel.get_by_label("Language", exact=True).nth(1).input_value() == "Swahili"
     page.screenshot(path=str(SCREENSHOTS / "speech_recognition_mms.png"), full_page=True)
 
 
