@@ -136,6 +136,11 @@ def mark_words(words: list[dict[str, Any]], threshold: float) -> Any:
     return transcript_data(words, threshold) if words else gr.skip()
 
 
+def clear_transcript() -> tuple[dict[str, Any], list]:
+    """An empty transcript when new speech arrives: the old words would seek the new player to wrong times."""
+    return transcript_data([], note="Transcribe to see the words here."), []
+
+
 def follow_model(model_id: str) -> tuple[Any, Any]:
     """Offer the chosen model's languages and tasks; hide the options it does not take."""
     spec = find_model(model_id) or default_model(TASK)
@@ -201,6 +206,8 @@ def build() -> None:
         concurrency_id=MODEL_QUEUE,
         concurrency_limit=MODEL_CONCURRENCY,
     ).then(mark_words, inputs=[words, threshold], outputs=transcript, api_visibility="private", queue=False)
+    for source in (audio, video):
+        source.change(clear_transcript, outputs=[transcript, words], api_visibility="private", queue=False)
     model.change(follow_model, inputs=model, outputs=[language, task_choice], api_visibility="private", queue=False)
     threshold.change(mark_words, inputs=[words, threshold], outputs=transcript, api_visibility="private",
                      queue=False)

@@ -394,6 +394,14 @@ def speech_tab_with_model(page, app_url: str, model_label: str) -> object:
     return panel
 
 
+LAST_STARTED_IS_HIGHLIGHTED = """audio => {
+  const started = [...document.querySelectorAll('#asr-transcript [data-s]')]
+    .filter(word => Number(word.dataset.s) <= audio.currentTime + 0.001);
+  const now = document.querySelectorAll('#asr-transcript .now');
+  return started.length > 0 && now.length === 1 && now[0] === started[started.length - 1];
+}"""
+
+
 def test_the_transcript_seeks_the_player_and_follows_it(page, app_url: str, real_whisper_app: str,
                                                         tmp_path: Path) -> None:
     panel = speech_tab_with_model(page, app_url, "Whisper base (74M)")
@@ -417,13 +425,14 @@ def test_the_transcript_seeks_the_player_and_follows_it(page, app_url: str, real
     assert page.locator("#asr-transcript .now").inner_text().strip(" .,").lower() == "football"
 
     player.evaluate("audio => { audio.muted = true; audio.play(); }")  # playing moves the highlight on
-    page.wait_for_function("([audio, start]) => audio.currentTime > start + 0.5", arg=[player.element_handle(),
-                           starts[target]], timeout=TIMEOUT_MS)
+    page.wait_for_function("start => Number(document.querySelector('#asr-transcript .now')?.dataset.s) > start",
+                           arg=starts[target], timeout=TIMEOUT_MS)
     player.evaluate("audio => audio.pause()")
+    # Paused, the highlighted word is the one being spoken: the last that started (the page's timeupdate follows).
+    page.wait_for_function(LAST_STARTED_IS_HIGHLIGHTED, arg=player.element_handle(), timeout=TIMEOUT_MS)
     now = float(page.locator("#asr-transcript .now").get_attribute("data-s"))
-    position = player.evaluate("audio => audio.currentTime")
-    assert now > starts[target]
-    assert now == max(start for start in starts if start <= position + 0.001)  # the word being spoken
+    assert now > starts[target] and now == max(start for start in starts
+                                               if start <= player.evaluate("a => a.currentTime") + 0.001)
     page.screenshot(path=str(SCREENSHOTS / "speech_transcript_playing.png"), full_page=True)
 
     # The threshold marks the unsure words: all of them at 1, none at 0.

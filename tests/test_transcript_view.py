@@ -60,3 +60,18 @@ def test_the_tab_shows_the_words_and_says_when_word_timestamps_are_off(client) -
     shown = client.predict(audio=handle_file(ASSETS / "audio" / "en.wav"), model="openai/whisper-base",
                            word_timestamps=False, api_name="/transcribe")
     assert shown[-1]["words"] == [] and shown[4]["note"] == "Word timestamps are off."
+
+
+def test_the_tab_streams_the_text_then_gives_the_words(client, speech_45s) -> None:
+    """Long audio: the text of each finished window first (the other outputs wait), then everything with the words."""
+    from gradio_client import handle_file
+
+    job = client.submit(audio=handle_file(speech_45s), model="openai/whisper-base", language="en", vad=False,
+                        api_name="/transcribe")
+    final = job.result()
+    steps = job.outputs()
+    assert len(steps) >= 2  # two 30 s windows: at least one partial text before the end
+    assert all(final[0].startswith(step[0]) for step in steps)
+    words = final[-1]["words"]
+    assert words and final[4]["count"] == len([w for w in words if w["word"].strip()])
+    assert all(0 <= w["start"] <= w["end"] <= 45.0 for w in words)
