@@ -182,7 +182,8 @@ def test_whisper_on_ctranslate2_covers_long_audio_in_windows(models_dir: Path, e
 
     monkeypatch.setattr(WhisperModel, "generate_with_fallback", counted)
     monkeypatch.setattr(models, "CACHE", ModelCache(device=torch.device("cpu")))
-    result = transcribe.transcribe(speech_45s, model="openai/whisper-base", language="en").to_json()
+    # vad=False: the synthetic clip is mostly not speech to Silero VAD, and this is about the windows.
+    result = transcribe.transcribe(speech_45s, model="openai/whisper-base", language="en", vad=False).to_json()
     assert (result["engine"], result["precision"]) == ("ctranslate2", "float32")
     assert result["language"] == "en" and result["language_probability"] == 1.0
     assert result["segments"] and len(decoded) >= 2  # a window after the first 30 s

@@ -54,6 +54,22 @@ def test_verbose_json_has_segments_duration_and_language(sdk: openai.OpenAI, cli
     assert isinstance(verbose.language, str)
 
 
+def test_word_granularity_gives_the_apps_words_in_openais_shape(sdk: openai.OpenAI, client: Client) -> None:
+    *_, expected = client.predict(audio=handle_file(SPEECH), model=WHISPER, word_timestamps=True,
+                                  api_name="/transcribe")
+    assert expected["words"]  # the tiny model writes text on this clip
+    verbose = transcribe(sdk, model=WHISPER, response_format="verbose_json", timestamp_granularities=["word"])
+    assert [(word.word, word.start, word.end) for word in verbose.words] == [
+        (word["word"], word["start"], word["end"]) for word in expected["words"]]
+    assert not getattr(verbose, "segments", None)  # only the granularity asked for, as OpenAI
+    both = transcribe(sdk, model=WHISPER, response_format="verbose_json", timestamp_granularities=["word", "segment"])
+    assert both.words and len(both.segments) == len(expected["segments"])
+    with pytest.raises(openai.BadRequestError, match="verbose_json"):
+        transcribe(sdk, model=WHISPER, response_format="json", timestamp_granularities=["word"])
+    with pytest.raises(openai.BadRequestError, match="'segment' and 'word'"):
+        transcribe(sdk, model=WHISPER, response_format="verbose_json", timestamp_granularities=["character"])
+
+
 @pytest.mark.parametrize(("response_format", "first_line"), [("srt", "1"), ("vtt", "WEBVTT")])
 def test_subtitles(sdk: openai.OpenAI, client: Client, response_format: str, first_line: str) -> None:
     # wav2vec2 gives timed segments for the tiny random model as well (Whisper's may be empty).

@@ -131,8 +131,14 @@ def stream_whisper(
                                                           offset + float(found_segment["end"])), "text": decoded},
                                            duration))
                 if words:
-                    found_words += segment_words(tokenizer, found_segment, probabilities, offset, language,
-                                                 timestamp_begin, segments[-1])
+                    # Words may end past the segment's closing timestamp (as on faster-whisper, whose segments
+                    # then end with their last word): timed inside the audio, the segment stretched to hold them.
+                    opened = Segment(start=segments[-1].start, end=round(duration, 3), text="")
+                    timed = segment_words(tokenizer, found_segment, probabilities, offset, language,
+                                          timestamp_begin, opened)
+                    if timed:
+                        segments[-1].end = max(segments[-1].end, timed[-1].end)
+                    found_words += timed
         seek += next_start(output["sequences"][0].tolist(), found, timestamp_begin, generation.eos_token_id,
                            len(piece), rate)
         finished = len(samples) - seek < MIN_TAIL_SECONDS * rate
@@ -189,10 +195,10 @@ def stream_whisper_ctranslate2(
             max_new_tokens=None)
     detected = language or find_language(info.language, spec.languages) or info.language
     probability = round(float(info.language_probability), 4)
-    if guesses:
-        probability = guesses[0].probability
-    elif info.all_language_probs:  # detected by transcribe itself (filled only when no language was given)
+    if not guesses and info.all_language_probs:  # detected by transcribe itself (only when no language was given)
         guesses = top_languages(info.all_language_probs)
+    if guesses:  # the same number as the first candidate's
+        probability = guesses[0].probability
     found_words: list[Word] = []
     total = max(1, math.ceil(duration))
     segments: list[Segment] = []

@@ -1,0 +1,135 @@
+"""Issue 22 on the tiny models: words with times on both Whisper engines (and CTC), language candidates and their
+restriction, VAD's speech_s, video files as audio.
+
+The tiny models have random weights (their timestamps fall anywhere, often past the audio): these check structure,
+not text or times; tests/test_words_real.py checks the words, their times and transformers' own pipeline's on real
+Whisper weights and real speech.
+"""
+
+import json
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+import torch
+
+from backend import models
+from backend.errors import InputError
+from backend.models import ModelCache
+from backend.tasks.transcribe import transcribe
+from tests.test_transcribe import check_words
+
+WHISPER = "openai/whisper-base"
+
+
+@pytest.fixture(params=["torch", "ctranslate2"])
+def whisper_engine(request: pytest.FixtureRequest, models_dir: Path, tmp_path: Path,
+                   monkeypatch: pytest.MonkeyPatch) -> str:
+    """The tiny Whisper in a cache of its own, on one engine (CTranslate2 at float32)."""
+    monkeypatch.setenv("APP_ENGINE", request.param)
+    monkeypatch.setenv("APP_CTRANSLATE2_COMPUTE_TYPE", "float32")
+    monkeypatch.setenv("APP_CTRANSLATE2_CACHE", str(tmp_path / "ct2"))
+    monkeypatch.setattr(models, "CACHE", ModelCache(device=torch.device("cpu")))
+    return request.param
+
+
+def test_whisper_gives_words_inside_the_audio_and_their_segments(whisper_engine: str, speech_3s: Path) -> None:
+    result = transcribe(speech_3s, model=WHISPER, language="en", word_timestamps=True, vad=False).to_json()
+    assert result["engine"] == whisper_engine and result["words_note"] is None
+    assert result["words"], result  # the tiny model writes text on this clip
+    check_words(result, 3.0)
+    # The words are the text, in order (the random model's tokens need not start words with spaces).
+    assert "".join(word["word"] for word in result["words"]) == "".join(result["text"].split())
+    assert transcribe(speech_3s, model=WHISPER, language="en", vad=False).words == []  # only when asked
+
+
+def test_ctc_words_come_from_the_frame_alignment(models_dir: Path, speech_3s: Path) -> None:
+    result = transcribe(speech_3s, model="facebook/wav2vec2-base-960h", word_timestamps=True).to_json()
+    check_words(result, 3.0)
+    assert result["words"] and all(word["probability"] is None for word in result["words"])
+    assert " ".join(word["word"] for word in result["words"]) == result["text"]
+
+
+def test_xls_r_says_it_gives_no_words(models_dir: Path, speech_3s: Path) -> None:
+    result = transcribe(speech_3s, model="facebook/wav2vec2-xls-r-300m-21-to-en", task="translate",
+                        word_timestamps=True)
+    assert result.words == [] and "no word times" in result.words_note
+
+
+def test_whisper_language_candidates_top_5_and_restricted(whisper_engine: str, speech_3s: Path) -> None:
+    free = transcribe(speech_3s, model=WHISPER, vad=False)
+    guesses = [(guess.language, guess.probability) for guess in free.language_candidates]
+    assert len(guesses) == 5 and sum(p for _, p in guesses) <= 1.0
+    assert [p for _, p in guesses] == sorted((p for _, p in guesses), reverse=True)
+    assert free.language == guesses[0][0] and free.language_probability == guesses[0][1]
+    chosen = transcribe(speech_3s, model=WHISPER, vad=False, candidate_languages="French, de")
+    assert {guess.language for guess in chosen.language_candidates} == {"fr", "de"}
+    assert chosen.language in {"fr", "de"}
+    assert sum(guess.probability for guess in chosen.language_candidates) == pytest.approx(1.0, abs=2e-4)
+    with pytest.raises(InputError, match="does not know the language 'Klingon'"):
+        transcribe(speech_3s, model=WHISPER, candidate_languages="fr, Klingon")
+    given = transcribe(speech_3s, model=WHISPER, language="en", vad=False, candidate_languages="fr")
+    assert given.language == "en" and given.language_candidates == []
+
+
+def test_torch_language_candidates_match_transformers_detection(models_dir: Path, speech_3s: Path) -> None:
+    """The top candidate is the language transformers' own `detect_language` picks."""
+    loaded = models.get(WHISPER)
+    samples, rate = soundfile.read(speech_3s, dtype="float32")
+    features = loaded.processor.feature_extractor(samples, sampling_rate=rate, return_tensors="pt").input_features
+    with torch.inference_mode():
+        token = int(loaded.model.detect_language(features)[0])
+    expected = loaded.processor.tokenizer.convert_ids_to_tokens(token).strip("<|>")
+    assert transcribe(speech_3s, model=WHISPER, vad=False).language_candidates[0].language == expected
+
+
+def test_vad_says_how_much_was_speech_and_skips_silence(whisper_engine: str, tmp_path: Path) -> None:
+    path = tmp_path / "silence.wav"
+    soundfile.write(path, np.zeros(16_000 * 5, dtype=np.float32), 16_000)
+    result = transcribe(path, model=WHISPER, language="en", word_timestamps=True)
+    assert (result.text, result.segments, result.words, result.speech_s) == ("", [], [], 0.0)
+    assert transcribe(path, model=WHISPER, language="en", vad=False).speech_s is None
+
+
+def make_video(path: Path, audio: Path | None) -> Path:
+    """A 3 s MP4 (or WebM/MKV by suffix) of a test pattern, with `audio` as its sound track when given (ffmpeg)."""
+    command = ["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=64x48:rate=10:duration=3"]
+    if audio is not None:
+        command += ["-i", str(audio), "-shortest"]
+    subprocess.run([*command, str(path)], check=True)
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".webm", ".mkv", ".mov"])
+def test_a_video_file_is_transcribed_from_its_audio_track(models_dir: Path, speech_3s: Path, tmp_path: Path,
+                                                          suffix: str) -> None:
+    video = make_video(tmp_path / f"clip{suffix}", speech_3s)
+    from_video = transcribe(video, model="facebook/wav2vec2-base-960h", word_timestamps=True)
+    from_audio = transcribe(speech_3s, model="facebook/wav2vec2-base-960h", word_timestamps=True)
+    json.dumps(from_video.to_json())
+    assert from_video.text and from_video.segments
+    assert abs(from_video.segments[-1].end - from_audio.segments[-1].end) < 0.2  # the same audio, re-encoded
+
+
+def test_bad_videos_get_clear_messages(models_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    silent = make_video(tmp_path / "silent.mp4", None)
+    with pytest.raises(InputError, match="no audio track"):
+        transcribe(silent, model=WHISPER)
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(silent.read_bytes()[:400])  # the header box, then nothing
+    with pytest.raises(InputError, match="could not be decoded|no audio track"):
+        transcribe(broken, model=WHISPER)
+    import backend.inputs
+
+    monkeypatch.setattr(backend.inputs, "MAX_AUDIO_SECONDS", 1.0)
+    with pytest.raises(InputError, match="limit is"):
+        transcribe(make_video(tmp_path / "long.webm", quiet_audio(tmp_path)), model=WHISPER)
+
+
+def quiet_audio(tmp_path: Path) -> Path:
+    """3 s of quiet noise as a WAV, to give a video a sound track."""
+    path = tmp_path / "quiet.wav"
+    soundfile.write(path, np.random.default_rng(0).normal(0, 0.01, 48_000).astype(np.float32), 16_000)
+    return path
