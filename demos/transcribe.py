@@ -20,6 +20,14 @@ from demos.common import (
     show_loading,
     write_output,
 )
+from demos.transcript_view import (
+    AUDIO_ID,
+    DEFAULT_THRESHOLD,
+    VIDEO_ID,
+    language_chart,
+    transcript_data,
+    transcript_view,
+)
 
 TASK = "transcribe"
 DEFAULT_MODEL = default_model(TASK).id
@@ -46,12 +54,14 @@ def language_choices(model_id: str | None) -> list[tuple[str, str]]:
 
 
 def describe_language(result: recognition.TranscriptionResult) -> str:
-    """The language line: its name, and MMS-LID's probability when it chose it."""
+    """The language line: its name, and its probability when the model gives one."""
     name = recognition.language_name(result.language)
     if result.language_probability is None:
         return name
     others = ", ".join(f"{recognition.language_name(guess.language)} {guess.probability:.0%}"
                        for guess in result.language_candidates)
+    if not others:
+        return f"{name} ({result.language_probability:.0%})"
     return f"{name} ({result.language_probability:.0%}; heard: {others})"
 
 
@@ -62,6 +72,10 @@ def transcribe(
     language: str = AUTO,
     task: str = "transcribe",
     beam_size: int = 0,
+    word_timestamps: bool = True,
+    candidate_languages: str | None = None,
+    vad: bool = True,
+    video: Any = None,
     progress: gr.Progress = gr.Progress(track_tqdm=True),  # noqa: B008 - gradio's documented idiom
 ) -> Iterator[tuple[Any, ...]]:
     """Transcribe speech into text, or translate it into English text, with timed segments and subtitles.
@@ -78,26 +92,53 @@ def transcribe(
             such as "fra" or "swh" for MMS-1b-all).
         task: "transcribe" (text in the spoken language) or "translate" (English text; Whisper and XLS-R only).
         beam_size: Whisper's beams, 1 (greedy, fastest) to 5 (most accurate); 0 for the default of its engine.
+        word_timestamps: Add "words" with each word's start, end (seconds) and probability (0-1).
+        candidate_languages: Restrict language detection to these languages, comma-separated names or codes
+            ("French, de, es"); empty for all.
+        vad: Skip silence and noise before recognition (voice activity detection); "speech_s" says how much was kept.
+        video: A video file (MP4, WebM, MOV, MKV) whose audio track is transcribed instead of `audio`; the page plays
+            it with the subtitles on it. API callers may as well pass the video as `audio`.
 
     Returns:
         JSON {"model", "text", "language", "segments": [{"start", "end", "text"}...], "language_probability",
-        "language_candidates", "engine", "precision"}, times in seconds; language_probability is 0-1.
+        "language_candidates": [{"language", "probability"}...], "engine", "precision", "words": [{"word", "start",
+        "end", "probability"}...], "words_note", "speech_s"}, times in seconds; probabilities are 0-1.
     """
-    if audio is None:
-        raise gr.Error("Record with the microphone, upload an audio file, or pick an example below.")
+    source = video or audio  # a video's sound is transcribed and the video is played with its subtitles
+    if source is None:
+        raise gr.Error("Record with the microphone, upload an audio or video file, or pick an example below.")
     show_loading(model, TASK, progress)
     # Long audio shows the text after each decoded 30 s window; every output comes with the last step.
     beams = None if beam_size in (0, None, "") else beam_size  # 0: the engine's default (backend/speech/whisper.py)
-    for step in recognition.stream_transcription(audio, model=model, language=language, task=task, beam_size=beams):
+    steps = recognition.stream_transcription(source, model=model, language=language, task=task, beam_size=beams,
+                                             word_timestamps=bool(word_timestamps),
+                                             candidate_languages=candidate_languages or None, vad=bool(vad))
+    for step in steps:
         progress((step.done, step.total), desc="Transcribing", unit="seconds")
         if step.done < step.total:
-            yield step.result.text, gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            yield step.result.text, *[gr.skip()] * 8
     result = step.result
     summary = result.to_json()
     rows = [[segment.start, segment.end, segment.text] for segment in result.segments]
-    files = [write_output(to_srt(result.segments), "transcript.srt"),
-             write_output(to_vtt(result.segments), "transcript.vtt")]
-    yield result.text, describe_language(result), rows, files, summary
+    vtt = write_output(to_vtt(result.segments), "transcript.vtt")
+    files = [write_output(to_srt(result.segments), "transcript.srt"), vtt]
+    note = ("Word timestamps are off." if not word_timestamps else result.words_note or "")
+    words = transcript_data(summary["words"], DEFAULT_THRESHOLD, note=note)  # the page's threshold: mark_words
+    chart = language_chart(summary["language_candidates"], recognition.language_name)
+    # gr.Video(value=, subtitles=) and a WebVTT file: gradio 6.31's SRT conversion and tuple form are broken.
+    player = (gr.Video(value=video, subtitles=vtt, visible=True) if video else gr.Video(value=None, visible=False))
+    yield (result.text, describe_language(result), rows, files, words, summary["words"],
+           gr.Label(value=chart, visible=chart is not None), player, summary)
+
+
+def mark_words(words: list[dict[str, Any]], threshold: float) -> Any:
+    """The transcript again with the words under the page's threshold marked (no words: left as it is)."""
+    return transcript_data(words, threshold) if words else gr.skip()
+
+
+def clear_transcript() -> tuple[dict[str, Any], list]:
+    """An empty transcript when new speech arrives: the old words would seek the new player to wrong times."""
+    return transcript_data([], note="Transcribe to see the words here."), []
 
 
 def follow_model(model_id: str) -> tuple[Any, Any]:
@@ -118,7 +159,12 @@ def build() -> None:
                 "translates 21 languages into English.")
     with gr.Row():
         with gr.Column():
-            audio = gr.Audio(label="Speech", sources=["microphone", "upload"], type="filepath", format=None)
+            # The native player (no waveform) is a page <audio> that the transcript's script can seek and follow.
+            audio = gr.Audio(label="Speech", sources=["microphone", "upload"], type="filepath", format=None,
+                             elem_id=AUDIO_ID, waveform_options=gr.WaveformOptions(show_recording_waveform=False))
+            with gr.Accordion("Or a video (MP4, WebM, MOV, MKV): transcribed instead, played with subtitles",
+                              open=False):
+                video = gr.Video(label="Video", sources=["upload"], elem_id="asr-video-in")
             model = model_dropdown(TASK)
             notes = gr.Markdown(model_notes(DEFAULT_MODEL))
             with gr.Row():
@@ -131,10 +177,22 @@ def build() -> None:
                 beam_choice = gr.Dropdown(choices=[("Default", 0), ("1 (greedy, fastest)", 1), ("2", 2), ("3", 3),
                                                    ("4", 4), ("5 (most accurate)", 5)], value=0, label="Beams",
                                           allow_custom_value=True)
+            with gr.Row():
+                word_choice = gr.Checkbox(value=True, label="Word timestamps", info="each word's time and confidence")
+                vad_choice = gr.Checkbox(value=True, label="Skip silence (VAD)",
+                                         info="voice activity detection before recognition")
+            candidates = gr.Textbox(label="Candidate languages", placeholder="e.g. French, de, es (empty: all)",
+                                    info="Auto-detect chooses among these only.")
+            threshold = gr.Slider(0, 1, value=DEFAULT_THRESHOLD, step=0.05, label="Mark words under this confidence",
+                                  elem_id="asr-threshold")
             run = gr.Button("Transcribe", variant="primary")
         with gr.Column():
             text = gr.Textbox(label="Text", lines=6, buttons=["copy"], interactive=False)
+            player = gr.Video(label="Video with subtitles", elem_id=VIDEO_ID, interactive=False, visible=False)
+            transcript = transcript_view()
+            words = gr.State([])  # the result's words, to mark them again when the threshold moves
             detected = gr.Textbox(label="Language", interactive=False)
+            chart = gr.Label(label="Language candidates", num_top_classes=5, visible=False, elem_id="asr-languages")
             segments = gr.Dataframe(headers=SEGMENT_HEADERS, label="Segments", interactive=False, wrap=True)
             subtitles = gr.File(label="Subtitles (SRT, WebVTT)", file_count="multiple")
             result = gr.JSON(label="Result (JSON)", open=False)
@@ -142,13 +200,17 @@ def build() -> None:
 
     run.click(
         transcribe,
-        inputs=[audio, model, language, task_choice, beam_choice],
-        outputs=[text, detected, segments, subtitles, result],
+        inputs=[audio, model, language, task_choice, beam_choice, word_choice, candidates, vad_choice, video],
+        outputs=[text, detected, segments, subtitles, transcript, words, chart, player, result],
         api_name="transcribe",
         concurrency_id=MODEL_QUEUE,
         concurrency_limit=MODEL_CONCURRENCY,
-    )
+    ).then(mark_words, inputs=[words, threshold], outputs=transcript, api_visibility="private", queue=False)
+    for source in (audio, video):
+        source.change(clear_transcript, outputs=[transcript, words], api_visibility="private", queue=False)
     model.change(follow_model, inputs=model, outputs=[language, task_choice], api_visibility="private", queue=False)
+    threshold.change(mark_words, inputs=[words, threshold], outputs=transcript, api_visibility="private",
+                     queue=False)
     model.change(model_notes, inputs=model, outputs=notes, api_visibility="private", queue=False)
 
 if __name__ == "__main__":  # this tab alone

@@ -19,7 +19,8 @@ PUBLIC_API = {
     "/classify_video": ["video", "model"],
     "/translate": ["text", "source_language", "target_language", "model"],
     "/fill_mask": ["text", "model", "language"],
-    "/transcribe": ["audio", "model", "language", "task"],
+    "/transcribe": ["audio", "model", "language", "task", "beam_size", "word_timestamps", "candidate_languages",
+                    "vad", "video"],
     "/synthesize_speech": ["text", "model", "voice", "language"],
     "/answer_document": ["document", "question", "model"],
     "/compare_models": ["task", "models", "image", "text", "audio", "options"],
@@ -214,7 +215,7 @@ def test_fill_mask(client: Client, model: str | None, language: str, code: str |
                                                  ("openai/whisper-base", "fr")])
 def test_transcribe(client: Client, model: str | None, language: str) -> None:
     extra = {"model": model} if model else {}
-    text, detected, segments, subtitles, result = client.predict(
+    text, detected, segments, subtitles, *_, result = client.predict(  # then the words, languages, video
         audio=handle_file(ASSETS / "audio" / "en.wav"), language=language, api_name="/transcribe", **extra)
     assert result["model"] == (model or "openai/whisper-large-v3-turbo")
     assert result["text"] == text
@@ -227,12 +228,12 @@ def test_transcribe(client: Client, model: str | None, language: str) -> None:
     ("facebook/wav2vec2-xls-r-300m-21-to-en", "auto", "translate"),
 ])
 def test_transcribe_in_many_languages(client: Client, model: str, language: str, task: str) -> None:
-    text, detected, segments, subtitles, result = client.predict(
+    text, detected, segments, subtitles, *_, result = client.predict(  # then the words, languages, video
         audio=handle_file(ASSETS / "audio" / "sw.wav"), model=model, language=language, task=task,
         api_name="/transcribe")
     assert result["model"] == model and result["text"] == text
     if model == "facebook/mms-1b-all" and language == "auto":  # MMS-LID chose the language
-        assert len(result["language_candidates"]) == 3 and 0 < result["language_probability"] <= 1
+        assert len(result["language_candidates"]) == 5 and 0 < result["language_probability"] <= 1
         assert f"({result['language_probability']:.0%}; heard: " in detected  # the name, then MMS-LID's odds
     elif model == "facebook/mms-1b-all":
         assert result["language"] == "swh" and detected == "Swahili"

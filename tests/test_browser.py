@@ -175,7 +175,7 @@ def test_mms_language_menu_is_searched_by_name(page) -> None:
     model = panel.get_by_label("Model")
     model.click()
     page.get_by_role("option", name="MMS-1b-all (965M)").click()
-    language = panel.get_by_label("Language").first  # the menu; the second "Language" box shows the result
+    language = panel.get_by_label("Language", exact=True).first  # the menu; the second "Language" shows the result
     language.click()
     language.fill("")
     language.press_sequentially("swahi")  # a thousand languages: typing narrows them
@@ -185,7 +185,7 @@ def test_mms_language_menu_is_searched_by_name(page) -> None:
     panel.get_by_role("button", name="Transcribe", exact=True).click()
     panel.get_by_text("facebook/mms-1b-all").first.wait_for(timeout=TIMEOUT_MS)
     assert page.locator(".toast-body.error").count() == 0
-    assert panel.get_by_label("Language").nth(1).input_value() == "Swahili"
+    assert panel.get_by_label("Language", exact=True).nth(1).input_value() == "Swahili"
     page.screenshot(path=str(SCREENSHOTS / "speech_recognition_mms.png"), full_page=True)
 
 
@@ -332,4 +332,152 @@ def test_text_to_speech_plays_its_stream(page) -> None:
     played = panel.locator("audio").first
     page.wait_for_function("audio => audio.currentTime > 0.2 && !audio.error", arg=played.element_handle(),
                            timeout=TIMEOUT_MS)
+    assert page.locator(".toast-body.error").count() == 0
+
+
+@pytest.fixture
+def real_whisper_app(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The launched app answering for openai/whisper-base with its real weights (tests/real_whisper.py), on its
+    default engine for CPU; the model id. Real words are needed: the tiny random Whisper writes one long "word"."""
+    if shutil.which("espeak-ng") is None and os.environ.get("CI") != "true":
+        pytest.skip("espeak-ng is not installed (apt install espeak-ng)")
+    from backend import models
+    from tests import real_whisper
+
+    cache = os.environ.get("TINY_MODELS_CACHE")
+    root = Path(cache) if cache else tmp_path_factory.mktemp("real-whisper")
+    monkeypatch.setenv("MODELS_DIR", str(real_whisper.models_dir(root)))
+    monkeypatch.setenv("APP_ENGINE", "auto")
+    monkeypatch.setenv("APP_CTRANSLATE2_CACHE", str(root / "real-whisper-ct2"))
+    models.CACHE.unload(real_whisper.MODEL_ID)
+    yield real_whisper.MODEL_ID
+    models.CACHE.unload(real_whisper.MODEL_ID)  # the other tests expect the tiny model
+
+
+def spoken_sentence(path: Path) -> Path:
+    """espeak-ng saying "The children played football in the park after school." (about 3 s) as a WAV."""
+    from tests import real_whisper
+
+    return real_whisper.speak(real_whisper.SENTENCES[3], path)
+
+
+def speech_video(wav: Path, path: Path) -> Path:
+    """A WebM (VP8 frames, Opus sound) whose sound track is the WAV: what a user uploads to get subtitles."""
+    import av
+    import numpy as np
+
+    with av.open(str(wav)) as source, av.open(str(path), "w", format="webm") as container:
+        picture = container.add_stream("libvpx", rate=10)
+        picture.width, picture.height, picture.pix_fmt = 160, 120, "yuv420p"
+        sound = container.add_stream("libopus", rate=48000)
+        resampler = av.AudioResampler(format="s16", layout="mono", rate=48000)
+        seconds = 0.0
+        for frame in [*source.decode(audio=0), None]:  # None flushes the resampler, then the encoder
+            if frame is not None:
+                seconds += frame.samples / frame.sample_rate
+            for resampled in resampler.resample(frame):
+                container.mux(sound.encode(resampled))
+        container.mux(sound.encode(None))
+        for index in range(int(seconds * 10)):  # a grey picture that brightens, 10 frames a second
+            grey = np.full((120, 160, 3), 40 + index % 200, dtype=np.uint8)
+            container.mux(picture.encode(av.VideoFrame.from_ndarray(grey, format="rgb24")))
+        container.mux(picture.encode(None))
+    return path
+
+
+def speech_tab_with_model(page, app_url: str, model_label: str) -> object:
+    """The Speech recognition tab on a fresh page, with the model of this menu label chosen; its panel."""
+    page.goto(f"{app_url}?tab=transcribe")
+    page.get_by_role("tab", name="Speech recognition", exact=True).wait_for(timeout=TIMEOUT_MS)
+    panel = open_tab(page, "Speech", "Speech recognition")
+    panel.get_by_label("Model").click()
+    page.get_by_role("option", name=model_label).click()
+    return panel
+
+
+LAST_STARTED_IS_HIGHLIGHTED = """audio => {
+  const started = [...document.querySelectorAll('#asr-transcript [data-s]')]
+    .filter(word => Number(word.dataset.s) <= audio.currentTime + 0.001);
+  const now = document.querySelectorAll('#asr-transcript .now');
+  return started.length > 0 && now.length === 1 && now[0] === started[started.length - 1];
+}"""
+
+
+def test_the_transcript_seeks_the_player_and_follows_it(page, app_url: str, real_whisper_app: str,
+                                                        tmp_path: Path) -> None:
+    panel = speech_tab_with_model(page, app_url, "Whisper base (74M)")
+    page.locator("#asr-audio button[aria-label='Upload file']").click()  # the upload source, not the microphone
+    page.locator("#asr-audio input[type=file]").set_input_files(str(spoken_sentence(tmp_path / "speech.wav")))
+    player = page.locator("#asr-audio audio")  # the native player: no waveform (demos/transcript_view.py)
+    page.wait_for_function("audio => audio.duration > 0", arg=player.element_handle(), timeout=TIMEOUT_MS)
+    panel.get_by_role("button", name="Transcribe", exact=True).click()
+    panel.get_by_text(real_whisper_app).first.wait_for(timeout=TIMEOUT_MS)
+    words = page.locator("#asr-transcript [data-s]")
+    words.first.wait_for(timeout=TIMEOUT_MS)
+    spoken = [text.strip(" .,").lower() for text in words.all_inner_texts()]
+    assert {"children", "football", "park"} <= set(spoken), spoken  # real words, each its own span
+    starts = [float(start) for start in words.evaluate_all("spans => spans.map(s => s.dataset.s)")]
+    assert starts == sorted(starts) and starts[-1] > starts[0]
+
+    target = spoken.index("football")
+    words.nth(target).click()  # a click seeks the player to the word's start and highlights it
+    page.wait_for_function("([audio, start]) => Math.abs(audio.currentTime - start) < 0.01",
+                           arg=[player.element_handle(), starts[target]], timeout=TIMEOUT_MS)
+    assert page.locator("#asr-transcript .now").inner_text().strip(" .,").lower() == "football"
+
+    player.evaluate("audio => { audio.muted = true; audio.play(); }")  # playing moves the highlight on
+    page.wait_for_function("start => Number(document.querySelector('#asr-transcript .now')?.dataset.s) > start",
+                           arg=starts[target], timeout=TIMEOUT_MS)
+    player.evaluate("audio => audio.pause()")
+    # Paused, the highlighted word is the one being spoken: the last that started (the page's timeupdate follows).
+    page.wait_for_function(LAST_STARTED_IS_HIGHLIGHTED, arg=player.element_handle(), timeout=TIMEOUT_MS)
+    now = float(page.locator("#asr-transcript .now").get_attribute("data-s"))
+    assert now > starts[target] and now == max(start for start in starts
+                                               if start <= player.evaluate("a => a.currentTime") + 0.001)
+    page.screenshot(path=str(SCREENSHOTS / "speech_transcript_playing.png"), full_page=True)
+
+    # The threshold marks the unsure words: all of them at 1, none at 0.
+    threshold = page.locator("#asr-threshold input[type=number]")
+    for value, marked in (("1", len(starts)), ("0", 0)):
+        threshold.fill(value)
+        threshold.press("Enter")
+        page.wait_for_function("([count]) => document.querySelectorAll('#asr-transcript .low').length === count",
+                               arg=[marked], timeout=TIMEOUT_MS)
+    page.locator("#asr-languages").get_by_text("English (en)").first.wait_for(timeout=TIMEOUT_MS)
+    assert page.locator(".toast-body.error").count() == 0
+
+
+def test_a_video_plays_with_its_subtitles(page, app_url: str, real_whisper_app: str, tmp_path: Path) -> None:
+    panel = speech_tab_with_model(page, app_url, "Whisper base (74M)")
+    panel.get_by_text("Or a video").click()
+    video_file = speech_video(spoken_sentence(tmp_path / "speech.wav"), tmp_path / "talk.webm")
+    page.locator("#asr-video-in input[type=file]").set_input_files(str(video_file))
+    page.locator("#asr-video-in video").wait_for(timeout=TIMEOUT_MS)
+    panel.get_by_role("button", name="Transcribe", exact=True).click()
+    panel.get_by_text(real_whisper_app).first.wait_for(timeout=TIMEOUT_MS)
+    video = page.locator("#asr-video-out video")
+    video.wait_for(timeout=TIMEOUT_MS)
+    assert video.locator("track[kind=captions]").count() == 1
+    # The WebVTT track loads (readyState 2) with its cues, shown by default.
+    page.wait_for_function("video => video.querySelector('track').readyState === 2 && "
+                           "video.textTracks[0].cues.length > 0", arg=video.element_handle(), timeout=TIMEOUT_MS)
+    cues = video.evaluate("video => Array.from(video.textTracks[0].cues, cue => [cue.startTime, cue.endTime, "
+                          "cue.text])")
+    assert video.evaluate("video => video.textTracks[0].mode") == "showing"
+    assert "football" in " ".join(text for _, _, text in cues).lower(), cues
+    assert all(0 <= start <= end <= 4.0 for start, end, _ in cues), cues  # WebVTT times the browser understood
+
+    words = page.locator("#asr-transcript [data-s]")
+    spoken = [text.strip(" .,").lower() for text in words.all_inner_texts()]
+    target = spoken.index("football")
+    start = float(words.nth(target).get_attribute("data-s"))
+    words.nth(target).click()  # the transcript drives the video when there is one
+    page.wait_for_function("([video, start]) => Math.abs(video.currentTime - start) < 0.01",
+                           arg=[video.element_handle(), start], timeout=TIMEOUT_MS)
+    video.evaluate("video => { video.muted = true; video.play(); }")
+    page.wait_for_function("video => video.currentTime > 0 && video.textTracks[0].activeCues.length > 0",
+                           arg=video.element_handle(), timeout=TIMEOUT_MS)  # a subtitle is on screen
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(SCREENSHOTS / "speech_video_subtitles.png"), full_page=True)
+    video.evaluate("video => video.pause()")
     assert page.locator(".toast-body.error").count() == 0

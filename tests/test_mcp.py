@@ -63,7 +63,7 @@ def test_every_public_endpoint_is_a_tool_with_descriptions_for_an_agent(app_url:
             assert schema["description"], (tool.name, name)  # every parameter described from the docstring
             if name in FILE_PARAMETERS:
                 assert schema["type"] == "string" and "url" in schema["format"]
-            if "language" in name or name == "model":  # names and codes typed freely, choices as examples
+            if name.endswith("language") or name == "model":  # menus: names and codes typed freely, choices as examples
                 assert "enum" not in schema and schema["examples"], (tool.name, name)
 
 
