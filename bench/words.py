@@ -10,8 +10,8 @@ Rows (each A against B in ABAB turns through the app's `transcribe`, after a war
 
 Weights: "random-small" is Whisper small at its real size with random weights (bench/real_size.py); it decodes as
 many tokens with or without words, so the ratio is the cost of the words, not of different text. "real-base" is the
-published Whisper base (tests/real_whisper.py), whose decoding follows the speech.
-The speech is espeak-ng's (tests/real_whisper.py). Prints JSON, then the BENCHMARKS.md rows.
+published Whisper base (tests/speech/real_whisper.py), whose decoding follows the speech.
+The speech is espeak-ng's (tests/speech/real_whisper.py). Prints JSON, then the BENCHMARKS.md rows.
 """
 
 import json
@@ -29,7 +29,7 @@ from backend import models
 from backend.models import ModelCache
 from backend.tasks.transcribe import transcribe
 from bench.timing import interleaved
-from tests import real_whisper
+from tests.speech import real_whisper
 
 TURNS = 2
 RATE = real_whisper.RATE

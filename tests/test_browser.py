@@ -337,12 +337,12 @@ def test_text_to_speech_plays_its_stream(page) -> None:
 
 @pytest.fixture
 def real_whisper_app(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """The launched app answering for openai/whisper-base with its real weights (tests/real_whisper.py), on its
+    """The launched app answering for openai/whisper-base with its real weights (tests/speech/real_whisper.py), on its
     default engine for CPU; the model id. Real words are needed: the tiny random Whisper writes one long "word"."""
     if shutil.which("espeak-ng") is None and os.environ.get("CI") != "true":
         pytest.skip("espeak-ng is not installed (apt install espeak-ng)")
     from backend import models
-    from tests import real_whisper
+    from tests.speech import real_whisper
 
     cache = os.environ.get("TINY_MODELS_CACHE")
     root = Path(cache) if cache else tmp_path_factory.mktemp("real-whisper")
@@ -356,7 +356,7 @@ def real_whisper_app(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyte
 
 def spoken_sentence(path: Path) -> Path:
     """espeak-ng saying "The children played football in the park after school." (about 3 s) as a WAV."""
-    from tests import real_whisper
+    from tests.speech import real_whisper
 
     return real_whisper.speak(real_whisper.SENTENCES[3], path)
 

@@ -2,6 +2,7 @@
 
 import io
 from fractions import Fraction
+from pathlib import Path
 
 import av
 import numpy as np
@@ -86,3 +87,34 @@ def still_png() -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(numbered_frames(1, 64, 64)[0]).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+# Codecs per container, all inside PyAV's wheel (no ffmpeg program): (video, audio).
+CODECS_BY_SUFFIX = {".mp4": ("mpeg4", "aac"), ".mov": ("mpeg4", "aac"), ".webm": ("libvpx", "libopus"),
+                    ".mkv": ("libvpx", "libopus")}
+
+
+def video_with_sound(path: Path, wav: Path | None, seconds: float = 3.0) -> Path:
+    """A small clip (a brightening grey picture, 10 frames a second) in the container its suffix names, with the
+    WAV as its sound track (the clip lasts as long as the sound), or without sound for `seconds` when wav is None."""
+    video_codec, audio_codec = CODECS_BY_SUFFIX[path.suffix]
+    container_format = {".mkv": "matroska", ".mov": "mov"}.get(path.suffix, path.suffix[1:])
+    with av.open(str(path), "w", format=container_format) as container:
+        picture = container.add_stream(video_codec, rate=10)
+        picture.width, picture.height, picture.pix_fmt = 64, 48, "yuv420p"
+        if wav is not None:
+            sound = container.add_stream(audio_codec, rate=48000)
+            resampler = av.AudioResampler(format="fltp" if audio_codec == "aac" else "s16", layout="mono", rate=48000)
+            seconds = 0.0
+            with av.open(str(wav)) as source:
+                for frame in [*source.decode(audio=0), None]:  # None flushes the resampler
+                    if frame is not None:
+                        seconds += frame.samples / frame.sample_rate
+                    for resampled in resampler.resample(frame):
+                        container.mux(sound.encode(resampled))
+            container.mux(sound.encode(None))
+        for index in range(max(1, int(seconds * 10))):
+            grey = np.full((48, 64, 3), 40 + index % 200, dtype=np.uint8)
+            container.mux(picture.encode(av.VideoFrame.from_ndarray(grey, format="rgb24")))
+        container.mux(picture.encode(None))
+    return path

@@ -22,7 +22,7 @@ from backend.speech.transcript import (  # noqa: F401  (the task's result types,
     asr_pipeline,
 )
 from backend.speech.vad import VAD_RATE, restore_times, speech_only
-from backend.speech.video_audio import audio_of_video, is_video
+from backend.speech.video_audio import is_video, video_audio
 from backend.speech.whisper import beams_for, stream_whisper, stream_whisper_ctranslate2
 
 TASKS = ("transcribe", "translate")  # "translate" means speech in another language -> English text
@@ -75,7 +75,7 @@ def stream_transcription(
     code = speech_language(language, spec)
     allowed = candidate_codes(candidate_languages, spec) if code is None else None
     if is_video(audio):  # its audio track, at the 16 kHz every speech model here reads
-        audio = audio_of_video(audio, VAD_RATE)
+        audio = (VAD_RATE, video_audio(audio, VAD_RATE))
     if task not in TASKS:
         raise InputError("The task must be 'transcribe' or 'translate' (speech to English text).")
     if spec.family not in TRANSLATING_FAMILIES and task == "translate":

@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 
-from backend.audio_from_video import is_video, video_audio
 from backend.catalog import resolve_model
 from backend.errors import InputError
 from backend.inputs import strip_controls
@@ -23,6 +22,7 @@ from backend.languages import LANGUAGE_NAMES
 from backend.speech.speaking import choose_speaker
 from backend.speech.subtitles import to_srt, to_vtt
 from backend.speech.transcript import Segment
+from backend.speech.video_audio import is_video, video_audio
 from backend.tasks.synthesize_speech import PAUSE_SECONDS, synthesize_speech
 from backend.tasks.transcribe import speech_language, stream_transcription
 from backend.tasks.translate import language_code, translate

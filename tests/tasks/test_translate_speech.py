@@ -11,9 +11,9 @@ import pytest
 import soundfile
 
 from backend import dispatch
-from backend.audio_from_video import is_video, video_audio
 from backend.errors import InputError
 from backend.inputs import load_audio
+from backend.speech.video_audio import is_video, video_audio
 from backend.tasks.translate_speech import stream_speech_translation, translate_speech
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
@@ -134,5 +134,5 @@ def test_too_long_audio_and_video_without_sound_are_refused(tmp_path: Path) -> N
 
     silent_video = tmp_path / "silent.mp4"
     silent_video.write_bytes(encode(numbered_frames(10)))
-    with pytest.raises(InputError, match="no sound track"):
+    with pytest.raises(InputError, match="no audio track"):
         translate_speech(str(silent_video), "en", source_language="fr")

@@ -1,6 +1,6 @@
-"""Issue 22 on real Whisper base weights (tests/real_whisper.py) and espeak-ng speech: the words are the spoken words,
-each timed inside its sentence; VAD leaves the silence out; the torch words agree with transformers' own pipeline.
-Skipped without espeak-ng only where CI is not "true" (tests/test_whisper_real.py)."""
+"""Issue 22 on real Whisper base weights (real_whisper.py beside this file) and espeak-ng speech: the words are the
+spoken words, each timed inside its sentence; VAD leaves the silence out; the torch words agree with transformers'
+own pipeline. Skipped without espeak-ng only where CI is not "true" (test_whisper_real.py)."""
 
 from pathlib import Path
 
@@ -10,8 +10,8 @@ import soundfile
 
 from backend import models
 from backend.tasks.transcribe import transcribe
-from tests import real_whisper, test_whisper_real
-from tests.test_whisper_real import MODEL, words
+from tests.speech import real_whisper, test_whisper_real
+from tests.speech.test_whisper_real import MODEL, words
 
 # The real-weights fixtures, shared with tests/test_whisper_real.py.
 engine = test_whisper_real.engine

@@ -2,12 +2,11 @@
 restriction, VAD's speech_s, video files as audio.
 
 The tiny models have random weights (their timestamps fall anywhere, often past the audio): these check structure,
-not text or times; tests/test_words_real.py checks the words, their times and transformers' own pipeline's on real
-Whisper weights and real speech.
+not text or times; test_words_real.py beside this file checks the words, their times and transformers' own
+pipeline's on real Whisper weights and real speech.
 """
 
 import json
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +18,8 @@ from backend import models
 from backend.errors import InputError
 from backend.models import ModelCache
 from backend.tasks.transcribe import transcribe
-from tests.test_transcribe import check_words
+from tests.tasks.test_transcribe import check_words
+from tests.video_clips import video_with_sound
 
 WHISPER = "openai/whisper-base"
 
@@ -93,19 +93,10 @@ def test_vad_says_how_much_was_speech_and_skips_silence(whisper_engine: str, tmp
     assert transcribe(path, model=WHISPER, language="en", vad=False).speech_s is None
 
 
-def make_video(path: Path, audio: Path | None) -> Path:
-    """A 3 s MP4 (or WebM/MKV by suffix) of a test pattern, with `audio` as its sound track when given (ffmpeg)."""
-    command = ["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=64x48:rate=10:duration=3"]
-    if audio is not None:
-        command += ["-i", str(audio), "-shortest"]
-    subprocess.run([*command, str(path)], check=True)
-    return path
-
-
 @pytest.mark.parametrize("suffix", [".mp4", ".webm", ".mkv", ".mov"])
 def test_a_video_file_is_transcribed_from_its_audio_track(models_dir: Path, speech_3s: Path, tmp_path: Path,
                                                           suffix: str) -> None:
-    video = make_video(tmp_path / f"clip{suffix}", speech_3s)
+    video = video_with_sound(tmp_path / f"clip{suffix}", speech_3s)
     from_video = transcribe(video, model="facebook/wav2vec2-base-960h", word_timestamps=True)
     from_audio = transcribe(speech_3s, model="facebook/wav2vec2-base-960h", word_timestamps=True)
     json.dumps(from_video.to_json())
@@ -114,7 +105,7 @@ def test_a_video_file_is_transcribed_from_its_audio_track(models_dir: Path, spee
 
 
 def test_bad_videos_get_clear_messages(models_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    silent = make_video(tmp_path / "silent.mp4", None)
+    silent = video_with_sound(tmp_path / "silent.mp4", None)
     with pytest.raises(InputError, match="no audio track"):
         transcribe(silent, model=WHISPER)
     broken = tmp_path / "broken.mp4"
@@ -125,7 +116,7 @@ def test_bad_videos_get_clear_messages(models_dir: Path, tmp_path: Path, monkeyp
 
     monkeypatch.setattr(backend.inputs, "MAX_AUDIO_SECONDS", 1.0)
     with pytest.raises(InputError, match="limit is"):
-        transcribe(make_video(tmp_path / "long.webm", quiet_audio(tmp_path)), model=WHISPER)
+        transcribe(video_with_sound(tmp_path / "long.webm", quiet_audio(tmp_path)), model=WHISPER)
 
 
 def quiet_audio(tmp_path: Path) -> Path:
