@@ -79,10 +79,13 @@ def segment_words(tokenizer: Any, found_segment: dict[str, Any], aligned: tuple[
     if spans:
         # The first word's start is the segment's opening timestamp token's time, often well before the speech
         # (the silence before it): cut a first word longer than twice the median word (at most 0.7 s) to that
-        # length, as faster-whisper does at sentence starts. Ends and the other words are transformers' own.
+        # length, as faster-whisper does at sentence starts. The other words are transformers' own.
         median = min(0.7, float(np.median([end - start for _, start, end, _ in spans])))
         if spans[0][2] - spans[0][1] > 2 * median:
             spans[0][1] = spans[0][2] - 2 * median
+        # Likewise the last word, whose end DTW stretches over the silence after it (seen: to the audio's end).
+        if spans[-1][2] - spans[-1][1] > 2 * median:
+            spans[-1][2] = spans[-1][1] + 2 * median
     return [timed_word(text, offset + start, offset + end, chance, segment) for text, start, end, chance in spans]
 
 

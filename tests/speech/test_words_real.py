@@ -73,9 +73,9 @@ def test_without_vad_the_words_are_still_inside_their_sentences(engine: str, sil
 
 def test_torch_words_agree_with_the_transformers_pipeline(real_models_dir: Path, tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    """The same words and word ends as `pipeline(return_timestamps="word")` on the same weights and audio, greedy;
-    the starts too, but the first word's, which the app cuts to twice the median word (the pipeline starts it at
-    the segment's opening timestamp)."""
+    """The same words as `pipeline(return_timestamps="word")` on the same weights and audio, greedy, and the same
+    times but the first word's start and the last word's end, which the app cuts to twice the median word when
+    longer (the pipeline runs them into the silence around the segment)."""
     import torch
 
     from backend.models import ModelCache
@@ -93,7 +93,9 @@ def test_torch_words_agree_with_the_transformers_pipeline(real_models_dir: Path,
                                   generate_kwargs={"language": "en", "num_beams": 1})["chunks"]
     loaded.model.set_attn_implementation("sdpa")
     assert [word.word for word in ours.words] == [chunk["text"].strip() for chunk in theirs]
-    assert [word.end for word in ours.words] == pytest.approx([chunk["timestamp"][1] for chunk in theirs], abs=0.021)
+    assert [word.end for word in ours.words[:-1]] == pytest.approx([chunk["timestamp"][1] for chunk in theirs[:-1]],
+                                                                   abs=0.021)
+    assert ours.words[-1].end <= theirs[-1]["timestamp"][1] + 0.021
     assert [word.start for word in ours.words[1:]] == pytest.approx(
         [chunk["timestamp"][0] for chunk in theirs[1:]], abs=0.021)
 
