@@ -1,5 +1,5 @@
 """The public API contract: every endpoint, parameter (name, default, component) and output that users and scripts
-rely on is still there. tests/public_api.json is the contract as of round 2; a change may add endpoints, parameters
+rely on is still there. tests/public_api.json is the contract as of round 3; a change may add endpoints, parameters
 (with defaults, after the old ones) and fields, never rename or remove one."""
 
 import importlib
