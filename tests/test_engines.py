@@ -227,7 +227,9 @@ def test_whisper_on_ctranslate2_detects_the_language_with_its_probability(models
     samples = inputs.load_audio(str(speech_3s), sampling_rate=16_000)
     features = pad_or_trim(runner.feature_extractor(samples)[..., :-1])[None]
     best, probability = runner.model.detect_language(ctranslate2.StorageView.from_array(features))[0][0]
-    assert (best.strip("<|>"), round(probability, 4)) == (result["language"], result["language_probability"])
+    assert best.strip("<|>") == result["language"]
+    # Probabilities are rounded down to 3 places in the result, so that the top five never sum above 1.
+    assert result["language_probability"] == pytest.approx(probability, abs=1e-3)
 
 
 def test_whisper_on_ctranslate2_translates_with_the_translate_prompt(models_dir: Path, engine_cache: Path,
