@@ -288,7 +288,8 @@ def transcript_response(result: dict[str, Any], response_format: str, task: str,
 
 
 def text_to_speech(loopback: Loopback, body: Any) -> Response:
-    """A speech request through the app's /synthesize_speech event, encoded as asked."""
+    """A speech request through the app's /synthesize_speech_wav event (the whole WAV, nothing streamed), encoded as
+    asked."""
     if not isinstance(body, dict) or not isinstance(body.get("input"), str):
         raise OpenAIError(400, "Send a JSON object with the text to speak as 'input'.", param="input")
     response_format = body.get("response_format") or "mp3"  # OpenAI's default
@@ -306,7 +307,7 @@ def text_to_speech(loopback: Loopback, body: Any) -> Response:
     voice = OPENAI_VOICES.get(voice.lower(), voice)
     # A single-voice model ignores the voice: the event's default is sent, since "" is not among its presets.
     voices = {"voice": voice or find_model(model_id).default_voice} if find_model(model_id).voices else {}
-    audio, _, result = loopback.call("/synthesize_speech", text=body["input"], model=model_id, **voices)
+    audio, result = loopback.call("/synthesize_speech_wav", text=body["input"], model=model_id, **voices)
     samples, rate = soundfile.read(audio["path"], dtype="float32")  # the app's WAV, in gradio's cache
     container, subtype, media_type = SPEECH_FORMATS[response_format]
     encoded = io.BytesIO()

@@ -23,6 +23,7 @@ from demos.common import (
     write_output,
 )
 from demos.streamed_audio import StreamedAudio, wav_bytes
+from demos.wav_audio import WavAudio
 
 TASK = "synthesize_speech"
 DEFAULT_SPEC = default_model(TASK)
@@ -90,6 +91,34 @@ def synthesize_speech(
     yield write_output(wav_bytes(result.audio, result.sampling_rate), "speech.wav"), last, result.to_json()
 
 
+@model_handler
+def synthesize_speech_wav(
+    text: str,
+    model: str = DEFAULT_SPEC.id,
+    voice: str = DEFAULT_SPEC.default_voice,
+    language: str = "",
+    progress: gr.Progress = gr.Progress(track_tqdm=True),  # noqa: B008 - gradio's documented idiom
+) -> tuple[Any, Any]:
+    """Read text aloud, for API clients: the speech of /synthesize_speech as one WAV file, with nothing streamed.
+
+    Args:
+        text: The text to speak, up to 5,000 characters, read sentence by sentence.
+        model: Catalog id of the speech model (see the catalog://models resource); default Bark small.
+        voice: Bark preset "v2/<language code>_speaker_<0-9>", e.g. "v2/fr_speaker_1"; ignored by MMS-TTS.
+        language: The language to speak, an English name ("Hindi") or a code ("hi"); it picks the voice (one of
+            36 MMS-TTS voices, or a Bark preset of that language). Empty: the model's own language.
+
+    Returns:
+        The whole speech as WAV audio, then JSON {"model", "sampling_rate", "duration_s", "voice", "language",
+        "spoken_text", "unsayable_characters"}, as /synthesize_speech gives them.
+    """
+    show_loading(model, TASK, progress)
+    result = task.synthesize_speech(text, model=model, voice=voice, language=language)
+    if result.unsayable:
+        gr.Warning(f"This voice cannot say {' '.join(result.unsayable[:20])}: left out of the speech.")
+    return write_output(wav_bytes(result.audio, result.sampling_rate), "speech.wav"), result.to_json()
+
+
 def what_will_be_spoken(text: str, model_id: str, language: str) -> Any:
     """The text as the chosen voice will read it, shown when it differs (romanized), hidden otherwise."""
     try:
@@ -141,7 +170,7 @@ def build() -> None:
             # with an in-process encoder: gradio's own needs the ffmpeg program (demos/streamed_audio.py).
             stream = StreamedAudio(label="Speech (plays as it is made)", streaming=True, autoplay=True, format="wav",
                                    interactive=False)
-            speech = gr.Audio(label="Speech (whole text)", type="filepath", format="wav", interactive=False)
+            speech = WavAudio(label="Speech (whole text)", type="filepath", format="wav", interactive=False)
             result = gr.JSON(label="Result (JSON)", open=False)
     gr.Examples(examples=EXAMPLES, inputs=[text, voice, language])
 
@@ -153,6 +182,11 @@ def build() -> None:
         concurrency_id=MODEL_QUEUE,
         concurrency_limit=MODEL_CONCURRENCY,
     )
+    # The same speech for API clients, with nothing streamed: no hidden outputs of the page are computed for them.
+    api_speech = WavAudio(type="filepath", format="wav", visible=False)
+    api_result = gr.JSON(visible=False)
+    gr.on([], synthesize_speech_wav, inputs=[text, model, voice, language], outputs=[api_speech, api_result],
+          api_name="synthesize_speech_wav", concurrency_id=MODEL_QUEUE, concurrency_limit=MODEL_CONCURRENCY)
     model.change(follow_model, inputs=model, outputs=voice, api_visibility="private", queue=False)
     model.change(model_notes, inputs=model, outputs=notes, api_visibility="private", queue=False)
     language.input(follow_language, inputs=[model, language], outputs=model, api_visibility="private", queue=False)

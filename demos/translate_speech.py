@@ -20,6 +20,7 @@ from demos.common import (
     write_output,
 )
 from demos.streamed_audio import StreamedAudio, wav_bytes
+from demos.wav_audio import WavAudio
 
 TASK = "translate_speech"
 TRANSLATION = default_model("translate")
@@ -138,7 +139,7 @@ def build() -> None:
             # Streamed with an in-process encoder: gradio's own needs the ffmpeg program (demos/streamed_audio.py).
             stream = StreamedAudio(label="Translation, spoken (plays as it is made)", streaming=True, autoplay=True,
                                    format="wav", interactive=False)
-            speech = gr.Audio(label="Translation, spoken (whole)", type="filepath", format="wav", interactive=False)
+            speech = WavAudio(label="Translation, spoken (whole)", type="filepath", format="wav", interactive=False)
             subtitled = gr.Video(label="Video with the translated subtitles", interactive=False)
             text = gr.Textbox(label="Recognised text", lines=4, buttons=["copy"], interactive=False)
             translation = gr.Textbox(label="Translation", lines=4, buttons=["copy"], interactive=False)

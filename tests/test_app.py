@@ -22,6 +22,7 @@ PUBLIC_API = {
     "/transcribe": ["audio", "model", "language", "task", "beam_size", "word_timestamps", "candidate_languages",
                     "vad", "video"],
     "/synthesize_speech": ["text", "model", "voice", "language"],
+    "/synthesize_speech_wav": ["text", "model", "voice", "language"],
     "/answer_document": ["document", "question", "model"],
     "/compare_models": ["task", "models", "image", "text", "audio", "options"],
     "/translate_speech": ["audio", "target_language", "source_language", "recognition_model", "translation_model",
@@ -31,7 +32,7 @@ REQUIRED = {"/classify_image": {"image"}, "/detect_objects": {"image"}, "/estima
             "/segment_image": {"image"}, "/caption_image": {"image"}, "/classify_video": {"video"},
             # The language menus start on English -> French, so the API offers those as defaults.
             "/translate": {"text"}, "/fill_mask": {"text"}, "/transcribe": {"audio"},
-            "/synthesize_speech": {"text"}, "/answer_document": {"document", "question"},
+            "/synthesize_speech": {"text"}, "/synthesize_speech_wav": {"text"}, "/answer_document": {"document", "question"},
             "/compare_models": set(),  # every parameter has a default; the task says which input it needs
             "/translate_speech": {"audio"}}
 
@@ -250,6 +251,17 @@ def test_synthesize_speech(client: Client, model: str | None, voice: str | None)
     assert Path(audio_path).suffix == ".wav" and result["duration_s"] > 0
     assert Path(streamed_path).is_file()  # the stream as the browser played it (an HLS playlist)
     assert result["voice"] == (voice or "")  # MMS-TTS has one voice, ""
+
+
+def test_the_api_speech_endpoint_gives_the_pages_wav_without_a_stream(client: Client) -> None:
+    page_wav, _, page_result = client.predict(text="Hello there. How are you?", model="facebook/mms-tts-eng",
+                                              api_name="/synthesize_speech")
+    outputs = client.predict(text="Hello there. How are you?", model="facebook/mms-tts-eng",
+                             api_name="/synthesize_speech_wav")
+    assert len(outputs) == 2  # the WAV and the JSON, no stream
+    api_wav, api_result = outputs
+    assert Path(api_wav).read_bytes() == Path(page_wav).read_bytes()  # the same file, byte for byte
+    assert api_result == page_result
 
 
 @pytest.mark.parametrize(("document", "model"), [("invoice.png", None),

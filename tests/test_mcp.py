@@ -28,6 +28,7 @@ SMALL_CALLS = {
     "translate": ({"text": "Good morning.", "source_language": "English", "target_language": "French"}, None),
     "transcribe": ({"audio": SPEECH, "model": "facebook/wav2vec2-base-960h"}, None),
     "synthesize_speech": ({"text": "Hello.", "model": "facebook/mms-tts-eng"}, types.AudioContent),
+    "synthesize_speech_wav": ({"text": "Hello.", "model": "facebook/mms-tts-eng"}, types.AudioContent),
     "compare_models": ({"task": "classify_image", "image": PHOTO, "options": '{"labels": "cat, dog"}',
                         "models": "openai/clip-vit-base-patch32, kakaobrain/align-base"}, None),
     "translate_speech": ({"audio": ASSETS / "audio" / "fr.wav", "target_language": "English",
