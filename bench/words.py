@@ -126,7 +126,8 @@ def main(turns: int, weights: str, only: set[str] | None) -> dict[str, Any]:
 
         def top_five() -> object:
             with compute.model_work():
-                return language_guesses(loaded, window)[:5]
+                encoded = loaded.model.get_encoder()(features)
+                return language_guesses(loaded, encoded)[:5]
         first, second = interleaved(top_five, argmax_only, turns)
         rows.append({"row": "top5-torch", "what": "language detection: top-5 list / transformers' detect_language",
                      "engine": "torch", "a": str(first), "b": str(second),

@@ -38,6 +38,32 @@ class CTranslate2Model:
     generation: dict[str, Any] = field(default_factory=dict)  # the checkpoint's generation_config.json
 
 
+class LastEncoding:
+    """A Whisper runner's `encode` that remembers the last window it encoded: when the same window (the same
+    features, element for element) is encoded again, the output is reused. The app detects the language on the
+    first window and then decodes from it (backend/speech/whisper.py): one encoder pass serves both, as on torch.
+
+    Calls come one at a time (the device lock, backend/compute.py). Holds one window's encoder output: 1,500 x the
+    model width floats (4.6 MB for Whisper small).
+    """
+
+    def __init__(self, encode: Callable[[Any], Any]) -> None:
+        self.encode = encode
+        self.features: Any = None  # the last window's features, (n_mels, 3000) float32, or (1, n_mels, 3000)
+        self.output: Any = None  # its ctranslate2.StorageView
+
+    def __call__(self, features: Any) -> Any:
+        """The encoder output of one window of features (faster-whisper's `WhisperModel.encode`)."""
+        import numpy as np
+
+        if self.features is not None and self.features.shape == features.shape and np.array_equal(
+                self.features, features):
+            return self.output
+        self.output = self.encode(features)
+        self.features = np.array(features, copy=True)  # a copy: the caller's array may be reused for the next window
+        return self.output
+
+
 def cache_root() -> Path:
     """Where converted models are kept."""
     configured = os.environ.get("APP_CTRANSLATE2_CACHE", "").strip()
@@ -178,6 +204,7 @@ def load_whisper(model_id: str, source: Path, device_type: str, threads: int,
     folder, seconds = convert(model_id, source, quantization=storage, add_files=add_preprocessor_config)
     runner = WhisperModel(str(folder), device=device_type, compute_type=precision, cpu_threads=threads,
                           num_workers=1, local_files_only=True)
+    runner.encode = LastEncoding(runner.encode)  # faster-whisper calls self.encode: the instance's is used
     size = sum(path.stat().st_size for path in folder.glob("*.bin"))
     if storage != precision:
         size //= 2  # float16 on disk, int8 (one byte a weight) once loaded

@@ -80,9 +80,12 @@ def stream_whisper(
     note = missing_alignment_heads(model, spec.label) if words else None
     words = words and note is None
     guesses: list[LanguageGuess] = []
+    first_window: tuple[torch.Tensor, Any] | None = None  # its features and encoder output, once detection made them
     if language is None:  # one language for the recording, detected on its first window (as Whisper does)
+        features = extractor(samples[:window], sampling_rate=rate, return_tensors="pt").input_features
         with compute.model_work():
-            ranked = language_guesses(loaded, samples[:window], candidates)
+            first_window = features, model.get_encoder()(features.to(loaded.device, loaded.dtype))
+            ranked = language_guesses(loaded, first_window[1], candidates)
         language, probability = ranked[0].language, ranked[0].probability
         guesses = ranked[:LANGUAGE_CANDIDATES]
     else:
@@ -97,7 +100,11 @@ def stream_whisper(
     seek = 0  # samples: where the next window starts
     while len(samples) - seek >= MIN_TAIL_SECONDS * rate:
         piece = samples[seek:seek + window]
-        features = extractor(piece, sampling_rate=rate, return_tensors="pt").input_features  # padded to 30 s
+        if first_window is None:
+            features = extractor(piece, sampling_rate=rate, return_tensors="pt").input_features  # padded to 30 s
+            encoded = None
+        else:  # the window the language was detected on
+            (features, encoded), first_window = first_window, None
         prompt = [generation.prev_sot_token_id, *history[-MAX_PROMPT_TOKENS:]] if history else []
         # The prompt, the task tokens and the new tokens share the decoder's 448 positions.
         room = model.config.max_target_positions - len(prompt) - PROMPT_TASK_TOKENS
@@ -106,13 +113,13 @@ def stream_whisper(
                    "num_beams": beams, "max_new_tokens": min(MAX_TRANSCRIPTION_NEW_TOKENS, room),
                    "prompt_ids": torch.tensor(prompt, device=loaded.device) if prompt else None}
         with compute.model_work():
-            if words:
-                # The encoder runs once for generate and for the alignment pass after it.
+            # The encoder runs once per window: for the language detection (the first window), for generate, and
+            # for the alignment pass after it (words).
+            if encoded is None:
                 encoded = model.get_encoder()(features.to(loaded.device, loaded.dtype))
-                output = model.generate(encoder_outputs=encoded, **options)
+            output = model.generate(encoder_outputs=encoded, **options)
+            if words:
                 aligned = align(model, encoded, output["sequences"][0].to(loaded.device), features.shape[-1])
-            else:
-                output = model.generate(features.to(loaded.device, loaded.dtype), **options)
         found = output["segments"][0]
         for found_segment in found:  # text and timestamps, no end-of-text or other special tokens
             history += [token for token in found_segment["tokens"].tolist()
@@ -174,10 +181,12 @@ def stream_whisper_ctranslate2(
     """
     runner = loaded.model.runner
     guesses: list[LanguageGuess] = []
-    if language is None and candidates:
+    if language is None and not runner.model.is_multilingual:
+        language = "en"  # an English-only checkpoint (".en"): nothing to detect
+    if language is None:  # detected on the first window, whose encoding the decoding then reuses
         with compute.model_work():
-            _, _, every = runner.detect_language(samples[:WHISPER_CHUNK_SECONDS * 16_000])
-        guesses = top_languages([(code, p) for code, p in every if code in candidates])
+            every = first_window_languages(runner, samples)
+        guesses = top_languages([(code, p) for code, p in every if not candidates or code in candidates])
         language = guesses[0].language
     with compute.model_work():
         pieces, info = runner.transcribe(
@@ -189,11 +198,7 @@ def stream_whisper_ctranslate2(
             # positions; without it, it decodes up to openai/whisper's sample_len (224) per window.
             max_new_tokens=None)
     detected = language or find_language(info.language, spec.languages) or info.language
-    probability = round(float(info.language_probability), 4)
-    if not guesses and info.all_language_probs:  # detected by transcribe itself (only when no language was given)
-        guesses = top_languages(info.all_language_probs)
-    if guesses:  # the same number as the first candidate's
-        probability = guesses[0].probability
+    probability = guesses[0].probability if guesses else 1.0  # the same number as the first candidate's
     found_words: list[Word] = []
     total = max(1, math.ceil(duration))
     segments: list[Segment] = []
@@ -220,21 +225,38 @@ def stream_whisper_ctranslate2(
         done=total, total=total)
 
 
-def language_guesses(loaded: models.LoadedModel, window: np.ndarray,
+def first_window_languages(runner: Any, samples: np.ndarray) -> list[tuple[str, float]]:
+    """Every language's probability on the first window of 16 kHz `samples` (faster-whisper's `WhisperModel`).
+
+    The window is encoded exactly as `transcribe` then encodes it (features of the whole audio, then its first
+    segment: at most 30 s, the last frame of a shorter clip left out), so the runner's remembered encoding
+    (backend/engines/ctranslate2_models.py `LastEncoding`) serves the decoding too. faster-whisper's own detection
+    encodes the window separately, and a clip under 30 s with one frame more.
+    """
+    from faster_whisper.audio import pad_or_trim
+
+    extractor = runner.feature_extractor
+    features = extractor(samples)  # (n_mels, frames); its scale depends on the whole audio's loudest frame
+    frames = min(extractor.nb_max_frames, features.shape[-1] - 1)
+    encoded = runner.encode(pad_or_trim(features[:, :frames]))
+    return [(token[2:-2], float(probability)) for token, probability in runner.model.detect_language(encoded)[0]]
+
+
+def language_guesses(loaded: models.LoadedModel, encoded: Any,
                      candidates: tuple[str, ...] | None = None) -> list[LanguageGuess]:
-    """Every language Whisper may hear in up to 30 s of audio (only `candidates` when given), likeliest first.
+    """Every language Whisper may hear in one encoded window (the encoder's output for up to 30 s of audio; only
+    `candidates` when given), likeliest first.
 
     As transformers' `detect_language` (one decoder step after <|startoftranscript|>), but with the probabilities of
-    the language tokens, softmaxed among the allowed ones.
+    the language tokens, softmaxed among the allowed ones, and on an encoder output the decoding then reuses.
     """
-    model, extractor = loaded.model, loaded.processor.feature_extractor
-    features = extractor(window, sampling_rate=extractor.sampling_rate, return_tensors="pt").input_features
+    model = loaded.model
     generation = model.generation_config
     codes = {token.strip("<|>"): token_id for token, token_id in generation.lang_to_id.items()}  # "<|fr|>" -> "fr"
     if candidates:
         codes = {code: token_id for code, token_id in codes.items() if code in candidates}
     start = torch.tensor([[generation.decoder_start_token_id]], device=loaded.device)
-    logits = model(input_features=features.to(loaded.device, loaded.dtype), decoder_input_ids=start).logits[0, -1]
+    logits = model(encoder_outputs=encoded, decoder_input_ids=start).logits[0, -1]
     ids = torch.tensor(list(codes.values()), device=loaded.device)
     probabilities = logits.float()[ids].softmax(dim=-1).tolist()
     return top_languages(list(zip(codes, probabilities, strict=True)), limit=None)

@@ -85,6 +85,48 @@ def test_torch_language_candidates_match_transformers_detection(models_dir: Path
     assert transcribe(speech_3s, model=WHISPER, vad=False).language_candidates[0].language == expected
 
 
+def encoder_passes(engine: str, run: "callable") -> int:
+    """How many windows the Whisper encoder encoded while `run()` ran."""
+    loaded = models.get(WHISPER)
+    passes = []
+    if engine == "torch":
+        hook = loaded.model.get_encoder().register_forward_hook(lambda *_: passes.append(1))
+        try:
+            run()
+        finally:
+            hook.remove()
+    else:
+        remembered = loaded.model.runner.encode  # LastEncoding: counts the encodings it did not reuse
+        remembered.features = None  # nothing kept from the call before
+        real = remembered.encode
+        remembered.encode = lambda features: passes.append(1) or real(features)
+        try:
+            run()
+        finally:
+            remembered.encode = real
+    return len(passes)
+
+
+@pytest.mark.parametrize("clip", ["speech_3s", "speech_45s"])
+def test_language_detection_costs_no_encoder_pass_of_its_own(whisper_engine: str, clip: str,
+                                                              request: pytest.FixtureRequest) -> None:
+    path = request.getfixturevalue(clip)
+    detected = transcribe(path, model=WHISPER, vad=False)  # loads the model, and finds the language to give next
+    given = encoder_passes(whisper_engine, lambda: transcribe(path, model=WHISPER, language=detected.language,
+                                                              vad=False))
+    assert encoder_passes(whisper_engine, lambda: transcribe(path, model=WHISPER, vad=False)) == given >= 1
+
+
+@pytest.mark.parametrize("whisper_engine", ["ctranslate2"], indirect=True)
+def test_ctranslate2_candidates_are_faster_whispers_own_detection(whisper_engine: str, speech_45s: Path) -> None:
+    result = transcribe(speech_45s, model=WHISPER, vad=False)
+    samples = soundfile.read(speech_45s, dtype="float32")[0]
+    _, _, every = models.get(WHISPER).model.runner.detect_language(samples)  # faster-whisper on its own
+    assert [guess.language for guess in result.language_candidates] == [code for code, _ in every[:5]]
+    assert [guess.probability for guess in result.language_candidates] == pytest.approx(
+        [p for _, p in every[:5]], abs=2e-4)
+
+
 def test_vad_says_how_much_was_speech_and_skips_silence(whisper_engine: str, tmp_path: Path) -> None:
     path = tmp_path / "silence.wav"
     soundfile.write(path, np.zeros(16_000 * 5, dtype=np.float32), 16_000)
