@@ -1,8 +1,10 @@
-"""Benchmarks through the launched app's HTTP API: round-trip overhead, and 4 concurrent clients vs sequential."""
+"""Benchmarks through the launched app's HTTP API: the cost of an API call beyond the backend's work, and 4
+concurrent clients vs sequential."""
 
 import json
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -13,7 +15,7 @@ from bench import calls
 from bench.timing import Figure, figure, seconds_of
 
 SMALL_MODEL = "facebook/mms-tts-eng"  # 36M parameters, about 1 s a call here: text in, a WAV file out
-ROUND_TRIP_RUNS = 5
+ROUND_TRIP_RUNS = 8
 CLIENTS = 4
 REQUESTS_PER_CLIENT = 2
 CONCURRENCY_ROUNDS = 2
@@ -35,19 +37,19 @@ def close_app() -> None:
     app.demo.close()
 
 
-def speech_by_client(client: Client) -> Callable[[], object]:
+def speech_by_client(client: Client, api_name: str = "/synthesize_speech") -> Callable[[], object]:
     """One text-to-speech request through gradio_client (queue, result, WAV download)."""
-    return lambda: client.predict(text=calls.TEXT, model=SMALL_MODEL, api_name="/synthesize_speech")
+    return lambda: client.predict(text=calls.TEXT, model=SMALL_MODEL, api_name=api_name)
 
 
-def speech_by_rest(url: str) -> Callable[[], object]:
-    """The same request over plain HTTP: start the call, read its event stream, download the WAV file."""
+def speech_by_rest(http: httpx.Client, url: str, api_name: str = "synthesize_speech") -> Callable[[], object]:
+    """The same request over plain HTTP on the caller's connection: start the call, read its event stream, download
+    the WAV file."""
     def call() -> Any:
-        with httpx.Client(timeout=120) as http:
-            # Every input is sent; the voice menu's default, which single-voice models ignore.
-            audio, _, summary = rest_outputs(http, url, "synthesize_speech",
-                                             [calls.TEXT, SMALL_MODEL, "v2/en_speaker_6"])  # WAV, stream, JSON
-            return http.get(audio["url"]).content, summary
+        # Every input is sent; the voice menu's default, which single-voice models ignore.
+        outputs = rest_outputs(http, url, api_name, [calls.TEXT, SMALL_MODEL, "v2/en_speaker_6", ""])
+        audio, summary = outputs[0], outputs[-1]  # /synthesize_speech: WAV, stream, JSON; the _wav one: WAV, JSON
+        return http.get(audio["url"]).content, summary
 
     return call
 
@@ -68,19 +70,64 @@ def rest_outputs(http: httpx.Client, url: str, api_name: str, data: list[Any]) -
     raise RuntimeError("the event stream ended without a result")
 
 
-def round_trip(url: str) -> tuple[Figure, Figure, Figure]:
-    """Seconds of the direct backend call, through gradio_client, and over REST; timed in turns."""
+class BackendClock:
+    """Seconds the backend spends speaking inside each request the app serves: `stream_speech` (which every
+    text-to-speech endpoint runs, the whole-text one through `synthesize_speech`) timed where it runs, summing the
+    time inside each step of the generator and not the time the endpoint spends between steps."""
+
+    def __init__(self) -> None:
+        self.spent: list[float] = []  # seconds, one entry per finished speech
+        self.original = synthesize_speech.stream_speech
+
+    def __enter__(self) -> "BackendClock":
+        original, spent = self.original, self.spent
+
+        def timed_stream(*args: Any, **kwargs: Any) -> Iterator[Any]:
+            parts = original(*args, **kwargs)
+            total = 0.0
+            while True:
+                started = time.perf_counter()
+                part = next(parts, None)
+                total += time.perf_counter() - started
+                if part is None:
+                    break
+                yield part
+            spent.append(total)
+
+        synthesize_speech.stream_speech = timed_stream  # looked up at call time by the tab and the task
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        synthesize_speech.stream_speech = self.original
+
+    def overhead(self, call: Callable[[], object]) -> float:
+        """Seconds one request took beyond the backend's own work in it."""
+        before = len(self.spent)
+        wall = seconds_of(call)
+        if len(self.spent) != before + 1:
+            raise RuntimeError("the request did not run the backend's speech exactly once")
+        return wall - self.spent[-1]
+
+
+def round_trip(url: str) -> dict[str, Figure]:
+    """What an API call of text to speech costs beyond the backend's work in the same request, each way of calling
+    timed in turns: the streaming endpoint the page uses and the whole-WAV one for API clients, through gradio_client
+    and over REST on one kept connection; and the backend called directly from here, for scale."""
     client = Client(url, verbose=False)
-    by_client, by_rest = speech_by_client(client), speech_by_rest(url)
+    http = httpx.Client(timeout=120)
+    ways = {"client": speech_by_client(client), "rest": speech_by_rest(http, url),
+            "client_wav": speech_by_client(client, "/synthesize_speech_wav"),
+            "rest_wav": speech_by_rest(http, url, "synthesize_speech_wav")}
     direct = lambda: synthesize_speech.synthesize_speech(calls.TEXT, model=SMALL_MODEL)  # noqa: E731
-    for call in (direct, by_client, by_rest):  # warm-up: model loaded, connections open
-        call()
-    times: dict[str, list[float]] = {"direct": [], "client": [], "rest": []}
-    for _ in range(ROUND_TRIP_RUNS):
-        times["direct"].append(seconds_of(direct))
-        times["client"].append(seconds_of(by_client))
-        times["rest"].append(seconds_of(by_rest))
-    return figure(times["direct"]), figure(times["client"]), figure(times["rest"])
+    times: dict[str, list[float]] = {"direct": [], **{way: [] for way in ways}}
+    with BackendClock() as clock, http:
+        for call in (direct, *ways.values()):  # warm-up: model loaded, connections open
+            call()
+        for _ in range(ROUND_TRIP_RUNS):
+            times["direct"].append(seconds_of(direct))
+            for way, call in ways.items():
+                times[way].append(clock.overhead(call))
+    return {way: figure(seconds) for way, seconds in times.items()}
 
 
 def translation_request(client: Client) -> object:

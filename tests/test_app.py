@@ -32,7 +32,8 @@ REQUIRED = {"/classify_image": {"image"}, "/detect_objects": {"image"}, "/estima
             "/segment_image": {"image"}, "/caption_image": {"image"}, "/classify_video": {"video"},
             # The language menus start on English -> French, so the API offers those as defaults.
             "/translate": {"text"}, "/fill_mask": {"text"}, "/transcribe": {"audio"},
-            "/synthesize_speech": {"text"}, "/synthesize_speech_wav": {"text"}, "/answer_document": {"document", "question"},
+            "/synthesize_speech": {"text"}, "/synthesize_speech_wav": {"text"},
+            "/answer_document": {"document", "question"},
             "/compare_models": set(),  # every parameter has a default; the task says which input it needs
             "/translate_speech": {"audio"}}
 
