@@ -5,6 +5,7 @@
 Rows (each A against B in ABAB turns through the app's `transcribe`, after a warm-up of each; median, min, max):
 - words-ctranslate2, words-torch: 30 s of speech, word_timestamps on / off (vad off, language given).
 - vad: 5 min that is half silence (a 15 s sentence block, 15 s of silence, ...), vad on / off (CTranslate2).
+- vad-hiss: the same with a quiet room's hiss (NOISE_DBFS) over the whole clip instead of digital silence.
 - languages: the language detected with the top-5 list / the language given (vad off, CTranslate2 and torch).
 - top5-torch: the top-5 detection alone / transformers' argmax-only `detect_language`, on the same 30 s window.
 
@@ -32,11 +33,13 @@ from bench.timing import interleaved
 from tests.speech import real_whisper
 
 TURNS = 2
+NOISE_DBFS = -50  # a quiet room's hiss: what "silence" is in a recording made with a microphone
 RATE = real_whisper.RATE
 
 
-def speech(folder: Path, seconds: float, silence_every_s: float | None = None) -> Path:
-    """espeak-ng sentences joined up to `seconds`; with `silence_every_s`, that much speech then as much silence."""
+def speech(folder: Path, seconds: float, silence_every_s: float | None = None, noise_dbfs: float | None = None) -> Path:
+    """espeak-ng sentences joined up to `seconds`; with `silence_every_s`, that much speech then as much silence:
+    digital zeros, or with `noise_dbfs` a room's quiet hiss (white noise at that RMS level, over the whole clip)."""
     sentences = [soundfile.read(real_whisper.speak(text, folder / f"s{index}.wav"), dtype="float32")[0]
                  for index, text in enumerate(real_whisper.SENTENCES)]
     pieces, length, spoken, index = [], 0, 0, 0
@@ -50,8 +53,13 @@ def speech(folder: Path, seconds: float, silence_every_s: float | None = None) -
             pieces.append(np.zeros(spoken, dtype=np.float32))
             length += spoken
             spoken = 0
-    path = folder / f"speech_{int(seconds)}{'_half_silence' if silence_every_s else ''}.wav"
-    soundfile.write(path, np.concatenate(pieces)[: int(seconds * RATE)], RATE)
+    name = f"speech_{int(seconds)}{'_half_silence' if silence_every_s else ''}{'_hiss' if noise_dbfs else ''}"
+    path = folder / f"{name}.wav"
+    samples = np.concatenate(pieces)[: int(seconds * RATE)]
+    if noise_dbfs is not None:
+        hiss = np.random.default_rng(0).standard_normal(len(samples)).astype(np.float32) * 10 ** (noise_dbfs / 20)
+        samples = np.clip(samples + hiss, -1.0, 1.0)
+    soundfile.write(path, samples, RATE)
     return path
 
 
@@ -88,6 +96,7 @@ def main(turns: int, weights: str, only: set[str] | None) -> dict[str, Any]:
         os.environ["MODELS_DIR"] = str(ensure_all([model]))
     os.environ["APP_CTRANSLATE2_CACHE"] = str(folder / "ct2")
     thirty, five_minutes = speech(folder, 30.0), speech(folder, 300.0, silence_every_s=15.0)
+    five_minutes_hiss = speech(folder, 300.0, silence_every_s=15.0, noise_dbfs=NOISE_DBFS)
     rows = []
 
     def row(name: str, engine: str, path: Path, a: dict, b: dict, label: str) -> None:
@@ -107,6 +116,8 @@ def main(turns: int, weights: str, only: set[str] | None) -> dict[str, Any]:
         "30 s: with word timestamps / without")
     row("vad", "ctranslate2", five_minutes, {"language": "en", "vad": True}, given,
         "5 min, half silence: VAD / no VAD")
+    row("vad-hiss", "ctranslate2", five_minutes_hiss, {"language": "en", "vad": True}, given,
+        f"5 min, half silence with a room's hiss ({NOISE_DBFS} dBFS): VAD / no VAD")
     for engine in ("ctranslate2", "torch"):
         row(f"languages-{engine}", engine, thirty, {"vad": False}, given,
             "30 s: detected with the top-5 list / language given")

@@ -138,7 +138,7 @@ def build() -> None:
         with gr.Column():
             # Streamed with an in-process encoder: gradio's own needs the ffmpeg program (demos/streamed_audio.py).
             stream = StreamedAudio(label="Translation, spoken (plays as it is made)", streaming=True, autoplay=True,
-                                   format="wav", interactive=False)
+                                   format="wav", interactive=False, elem_id="speech-translation-stream")
             speech = WavAudio(label="Translation, spoken (whole)", type="filepath", format="wav", interactive=False)
             subtitled = gr.Video(label="Video with the translated subtitles", interactive=False)
             text = gr.Textbox(label="Recognised text", lines=4, buttons=["copy"], interactive=False)

@@ -6,6 +6,7 @@ Screenshots of each tab after its example ran are written to test-artifacts/scre
 import os
 import re
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -333,6 +334,44 @@ def test_text_to_speech_plays_its_stream(page) -> None:
     page.wait_for_function("audio => audio.currentTime > 0.2 && !audio.error", arg=played.element_handle(),
                            timeout=TIMEOUT_MS)
     assert page.locator(".toast-body.error").count() == 0
+
+
+def test_speech_translation_plays_the_first_segment_before_the_rest_is_spoken(page, app_url: str,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first translated segment is heard while the later ones are still to be spoken. Every speech call after the
+    first waits until the page has played some of the first (the first example gives four segments on the tiny
+    models), so the run cannot have ended when the audio plays, however fast this machine is."""
+    from backend.tasks import translate_speech as chain
+
+    played = threading.Event()
+    spoken: list[str] = []
+    speak = chain.synthesize_speech
+
+    def later_segments_wait(text: str, **options: object) -> object:
+        if spoken:
+            played.wait(timeout=TIMEOUT_MS / 1000)
+        spoken.append(text)
+        return speak(text, **options)
+
+    monkeypatch.setattr(chain, "synthesize_speech", later_segments_wait)
+    page.goto(f"{app_url}?tab=translate_speech")
+    page.get_by_role("tab", name="Speech translation", exact=True).wait_for(timeout=TIMEOUT_MS)
+    panel = open_tab(page, "Speech", "Speech translation")
+    panel.locator("table[role=grid] tbody tr").first.click()  # the French example, into English
+    page.wait_for_timeout(1500)
+    panel.get_by_role("button", name="Translate speech", exact=True).click()
+    stream = page.locator("#speech-translation-stream audio")
+    try:
+        stream.wait_for(state="attached", timeout=TIMEOUT_MS)
+        page.wait_for_function("audio => audio.currentTime > 0.2 && !audio.error", arg=stream.element_handle(),
+                               timeout=TIMEOUT_MS)
+        assert len(spoken) == 1  # the second segment waits to be spoken
+        assert panel.get_by_text("facebook/m2m100_418M").count() == 0  # the run's final JSON has not come
+        page.screenshot(path=str(SCREENSHOTS / "speech_translation_first_segment_playing.png"), full_page=True)
+    finally:
+        played.set()
+    panel.get_by_text("facebook/m2m100_418M").first.wait_for(timeout=TIMEOUT_MS)
+    assert len(spoken) >= 2 and page.locator(".toast-body.error").count() == 0
 
 
 @pytest.fixture
