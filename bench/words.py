@@ -6,6 +6,8 @@ Rows (each A against B in ABAB turns through the app's `transcribe`, after a war
 - words-ctranslate2, words-torch: 30 s of speech, word_timestamps on / off (vad off, language given).
 - vad: 5 min that is half silence (a 15 s sentence block, 15 s of silence, ...), vad on / off (CTranslate2).
 - vad-hiss: the same with a quiet room's hiss (NOISE_DBFS) over the whole clip instead of digital silence.
+- vad-batched: for reference, faster-whisper's BatchedInferencePipeline (its VAD, chunks decoded 8 at a time, no
+  previous text as a prompt) on the half-silent 5 min / the app without VAD: what batching would give.
 - languages: the language detected with the top-5 list / the language given (vad off, CTranslate2 and torch).
 - top5-torch: the top-5 detection alone / transformers' argmax-only `detect_language`, on the same 30 s window.
 
@@ -118,6 +120,24 @@ def main(turns: int, weights: str, only: set[str] | None) -> dict[str, Any]:
         "5 min, half silence: VAD / no VAD")
     row("vad-hiss", "ctranslate2", five_minutes_hiss, {"language": "en", "vad": True}, given,
         f"5 min, half silence with a room's hiss ({NOISE_DBFS} dBFS): VAD / no VAD")
+    if not only or "vad-batched" in only:  # what batching the speech chunks would give (not the app's path)
+        from faster_whisper import BatchedInferencePipeline
+
+        cache = cache_on("ctranslate2", model)
+        runner = cache.get(model).model.runner
+        samples = soundfile.read(five_minutes, dtype="float32")[0]
+
+        def batched() -> object:  # faster-whisper's own VAD, then up to 8 chunks of <= 30 s decoded at once
+            pieces, _ = BatchedInferencePipeline(runner).transcribe(
+                samples, language="en", beam_size=5, batch_size=8, temperature=0.0, without_timestamps=False)
+            return [piece.text for piece in pieces]
+
+        first, second = interleaved(batched, call(cache, model, five_minutes, **given), turns)
+        rows.append({"row": "vad-batched", "engine": "ctranslate2", "a": str(first), "b": str(second),
+                     "what": "5 min, half silence: faster-whisper's batched VAD pipeline (not the app's) / app, no VAD",
+                     "ratio_median": round(first.median / second.median, 2),
+                     "ratio_range": [round(first.low / second.high, 2), round(first.high / second.low, 2)]})
+        print(json.dumps(rows[-1]), flush=True)
     for engine in ("ctranslate2", "torch"):
         row(f"languages-{engine}", engine, thirty, {"vad": False}, given,
             "30 s: detected with the top-5 list / language given")
