@@ -14,7 +14,8 @@ so only that warning is silenced (`_quiet`).
 
 Kept float32 (`KEEP_FLOAT`): MMS-1b-all's language adapters and CTC head, which `load_adapter` and
 backend/speech/ctc.py's `use_adapter` overwrite per request, and any Linear whose weight is shared with another
-module (a head tied to the embeddings: an int8 copy there would add memory, not save it).
+module (a head tied to the embeddings: an int8 copy there adds memory, since the embedding keeps the float32
+matrix), except in the families of `TIED_HEAD_COPY`, where the head is most of the decoding's work.
 """
 
 import logging
@@ -46,6 +47,11 @@ def int8_families() -> frozenset[str]:
 KEEP_FLOAT: dict[str, re.Pattern[str]] = {
     "mms": re.compile(r"(^|\.)adapter_layer\.|^lm_head$"),  # switched per language
 }
+# Families whose output head, tied to the embeddings, gets an int8 copy of its own (the float32 matrix stays for the
+# embedding lookup). XLS-R 21-to-en's MBart-50 head is 1024 x 250,054: per generated token and beam it takes more
+# multiply-adds (256 M) than the rest of its decoder (about 190 M), and in float32 it kept the int8 model at 0.61 of
+# float32's time (BENCHMARKS.md); the copy adds 0.25 GB beside the 1.0 GB embedding.
+TIED_HEAD_COPY = frozenset({"xls_r_translation"})
 # Attribute set on a model whose Linear layers were quantised: how many.
 MARKER = "app_int8_layers"
 
@@ -100,7 +106,7 @@ def available() -> bool:
 def quantize(model: torch.nn.Module, family: str) -> int:
     """Replace the model's Linear layers by int8 ones in place (see the module); the number replaced."""
     keep = KEEP_FLOAT.get(family)
-    shared = _shared_weights(model)
+    shared = set() if family in TIED_HEAD_COPY else _shared_weights(model)
     chosen = [name for name, module in model.named_modules()
               if type(module) is torch.nn.Linear and not (keep and keep.search(name))
               and id(module.weight) not in shared]
@@ -114,7 +120,7 @@ def quantize(model: torch.nn.Module, family: str) -> int:
             if linear.bias is not None:  # the int8 layer keeps the bias tensor itself: not a view of the file
                 linear.bias.data = linear.bias.data.clone()
             setattr(parent, child, Int8Linear.from_float(linear))
-            del linear  # the float32 weight goes now, before the next layer's int8 copy is made
+            del linear  # the float32 weight goes now (unless an embedding shares it), before the next int8 copy
         _own_memory(model)
     setattr(model, MARKER, len(chosen))
     logger.info("int8 weights for %d Linear layers of a %s model", len(chosen), family)
