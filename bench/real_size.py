@@ -240,6 +240,7 @@ BUILDERS: dict[str, Callable[[Path], tuple[torch.nn.Module, object | None]]] = {
     "FacebookAI/xlm-roberta-base": xlm_roberta_base,
     "facebook/wav2vec2-base-960h": wav2vec2_base,
     "facebook/mms-tts-eng": mms_tts,
+    "facebook/mms-tts-kor": mms_tts,  # a voice trained on romanized text (bench/translate_speech.py)
     "facebook/mms-1b-all": mms_1b_all,
     "facebook/wav2vec2-xls-r-300m-21-to-en": xls_r_21_to_en,
     "openai/whisper-base": whisper_base,

@@ -61,11 +61,14 @@ WHY_MISSED = {
         "gave 1.05 for the same measurement, so the miss is within this machine's run-to-run spread. What would close "
         "it: batching this task too, or a machine with cores to spare for the web server."),
     "API call - the backend's work in it": (
-        "gradio_client asks for a job's result every 50 ms (NOTES.md), so each call through it waits up to 50 ms "
-        "after the result is ready, plus its own upload and download steps; the REST rows on one kept connection "
-        "show what the server itself adds. Until 2026-12-07 every audio output also cost about 100 ms for gradio's "
-        "ffprobe run on the file (gr.Audio's postprocess probes every file when ffmpeg is installed), now skipped "
-        "for the app's own 16-bit WAV files (demos/wav_audio.py)."),
+        "Each request's wall time minus the backend's own seconds inside it (bench/serving.py). The streaming "
+        "endpoint the page uses still encodes its stream chunk and computes gradio's diff between a streaming "
+        "handler's outputs for every caller; programs should call /synthesize_speech_wav, as the OpenAI route does. "
+        "gradio_client asks for a job's result every 50 ms and uploads/downloads in separate steps, so it adds "
+        "50-100 ms to whatever the server does; the REST rows show the server's part. Until 2026-12-07 every audio "
+        "output also cost about 100 ms for gradio's ffprobe run on the file, now skipped for the app's own WAV files "
+        "(demos/wav_audio.py). What would close the gradio_client rows: a client that waits on the event stream "
+        "instead of polling (the JavaScript client does)."),
     "warm backend call / forward-only, vision": (
         "Two rows miss in the full run of 2026-12-01 18:07. GLPN (1.20) is this machine's noise: its forward "
         "runs took 1.405, 1.412 and 1.744 s and its backend calls 1.384, 1.693 and 1.721 s, the same two speeds "
