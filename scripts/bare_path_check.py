@@ -27,6 +27,8 @@ ABSENT = ("ffmpeg", "ffprobe", "tesseract", "node", "nodejs", "npm")
 BASIC = ("sh", "uname", "ldconfig", "env")
 START_TIMEOUT_S = 120
 CALL_TIMEOUT_S = 120
+# Endpoints with no tab of their own -> the tab module whose inputs and examples they share.
+API_ONLY_ENDPOINTS = {"/synthesize_speech_wav": "synthesize_speech"}
 
 
 def bare_path(folder: Path) -> str:
@@ -93,7 +95,8 @@ def first_examples(url: str, client: Any) -> dict[str, dict[str, Any]]:
         inputs = dependency["inputs"]
         names = [parameter["parameter_name"] for parameter in endpoints[api_name]["parameters"]]
         filled = next(ids for ids in datasets if set(ids) <= set(inputs))
-        example = importlib.import_module(f"demos.{api_name[1:]}").EXAMPLES[0]
+        tab = API_ONLY_ENDPOINTS.get(api_name, api_name[1:])
+        example = importlib.import_module(f"demos.{tab}").EXAMPLES[0]
         arguments = {}
         for component_id, value in zip(filled, example, strict=True):
             if isinstance(value, str) and value.startswith(str(ROOT)) and Path(value).is_file():
