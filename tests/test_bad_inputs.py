@@ -223,6 +223,7 @@ def test_bad_text(client: Client, name: str, text: str, message: str | None) -> 
     expect(lambda: client.predict(text=text, source_language="en", target_language="fr", api_name="/translate"),
            message)
     expect(lambda: client.predict(text=text, model="facebook/mms-tts-eng", api_name="/synthesize_speech"), message)
+    expect(lambda: client.predict(text=text, model="facebook/mms-tts-eng", api_name="/synthesize_speech_wav"), message)
     translation, result = client.predict(text="Good morning.", source_language="en", target_language="fr",
                                          api_name="/translate")
     assert result["translation"] == translation
