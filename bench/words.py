@@ -4,7 +4,9 @@
 
 Rows (each A against B in ABAB turns through the app's `transcribe`, after a warm-up of each; median, min, max):
 - words-ctranslate2, words-torch: 30 s of speech, word_timestamps on / off (vad off, language given).
-- vad: 5 min that is half silence (a 15 s sentence block, 15 s of silence, ...), vad on / off (CTranslate2).
+- vad, vad-torch: 5 min that is half silence (a 15 s sentence block, 15 s of silence, ...), vad on / off
+  (CTranslate2, torch). With VAD the speech windows are decoded several at once (backend/speech/whisper_batched.py);
+  without, the whole audio window after window.
 - vad-hiss: the same with a quiet room's hiss (NOISE_DBFS) over the whole clip instead of digital silence.
 - vad-batched: for reference, faster-whisper's BatchedInferencePipeline (its VAD, chunks decoded 8 at a time, no
   previous text as a prompt) on the half-silent 5 min / the app without VAD: what batching would give.
@@ -117,6 +119,8 @@ def main(turns: int, weights: str, only: set[str] | None) -> dict[str, Any]:
     row("words-torch", "torch", thirty, {**given, "word_timestamps": True}, given,
         "30 s: with word timestamps / without")
     row("vad", "ctranslate2", five_minutes, {"language": "en", "vad": True}, given,
+        "5 min, half silence: VAD / no VAD")
+    row("vad-torch", "torch", five_minutes, {"language": "en", "vad": True}, given,
         "5 min, half silence: VAD / no VAD")
     row("vad-hiss", "ctranslate2", five_minutes_hiss, {"language": "en", "vad": True}, given,
         f"5 min, half silence with a room's hiss ({NOISE_DBFS} dBFS): VAD / no VAD")

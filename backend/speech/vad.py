@@ -1,8 +1,9 @@
 """Voice activity detection before recognition: the Silero VAD that ships inside the faster-whisper wheel
 (faster_whisper/assets/silero_vad_v6.onnx, run by onnxruntime), used the same way for both Whisper engines.
 
-The speech stretches are joined into one shorter clip that the recognizer reads; its times are mapped back to the
-original audio afterwards, so silence and noise are neither decoded (no invented text there) nor paid for.
+The speech stretches are joined into one shorter clip, cut at the joints into windows of at most 30 s that the
+recognizer reads (backend/speech/whisper_batched.py, several at once); its times are mapped back to the original
+audio afterwards, so silence and noise are neither decoded (no invented text there) nor paid for.
 """
 
 import numpy as np
@@ -12,16 +13,32 @@ from backend.speech.transcript import Segment, TranscriptionResult
 from backend.speech.words import timed_word
 
 VAD_RATE = 16_000  # Hz: Silero VAD's rate, and Whisper's
+WINDOW_S = 30  # Whisper's window, seconds
 
 
-def speech_only(samples: np.ndarray) -> tuple[np.ndarray, SpeechTimestampsMap]:
-    """The speech in 16 kHz mono `samples`, joined (silence and noise left out), and the map back to its times."""
-    # faster-whisper's defaults: threshold 0.5, speech padded by 400 ms, gaps under 2 s kept.
-    chunks = get_speech_timestamps(samples, VadOptions(), sampling_rate=VAD_RATE)  # [{"start", "end"}] in samples
+def speech_windows(samples: np.ndarray) -> tuple[np.ndarray, SpeechTimestampsMap, list[tuple[int, int]]]:
+    """The speech in 16 kHz mono `samples`, joined (silence and noise left out); the map back to the audio's times;
+    and the joined speech cut into windows of at most WINDOW_S, as (start, end) in samples of the joined speech.
+
+    Windows end where one stretch of speech ends and the next begins: a stretch longer than a window is split by the
+    VAD itself at its last pause before WINDOW_S (Silero's `max_speech_duration_s`), so words are not cut.
+    """
+    # faster-whisper's defaults (threshold 0.5, speech padded by 400 ms, gaps under 2 s kept), stretches <= 30 s.
+    chunks = get_speech_timestamps(samples, VadOptions(max_speech_duration_s=WINDOW_S),
+                                   sampling_rate=VAD_RATE)  # [{"start", "end"}] in samples
     if not chunks:
-        return np.zeros(0, dtype=samples.dtype), SpeechTimestampsMap(chunks, VAD_RATE)
+        return np.zeros(0, dtype=samples.dtype), SpeechTimestampsMap(chunks, VAD_RATE), []
     speech = np.concatenate([samples[chunk["start"]:chunk["end"]] for chunk in chunks])
-    return speech, SpeechTimestampsMap(chunks, VAD_RATE, time_precision=3)
+    windows: list[tuple[int, int]] = []
+    start = end = 0  # the window being filled, on the joined speech
+    for chunk in chunks:
+        length = chunk["end"] - chunk["start"]
+        if end > start and end + length - start > WINDOW_S * VAD_RATE:
+            windows.append((start, end))
+            start = end
+        end += length
+    windows.append((start, end))
+    return speech, SpeechTimestampsMap(chunks, VAD_RATE, time_precision=3), windows
 
 
 def restore_times(result: TranscriptionResult, timemap: SpeechTimestampsMap, speech_s: float) -> None:

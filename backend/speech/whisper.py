@@ -118,29 +118,17 @@ def stream_whisper(
             if encoded is None:
                 encoded = model.get_encoder()(features.to(loaded.device, loaded.dtype))
             output = model.generate(encoder_outputs=encoded, **options)
-            if words:
-                aligned = align(model, encoded, output["sequences"][0].to(loaded.device), features.shape[-1])
+            aligned = align(model, encoded, output["sequences"][0].to(loaded.device), features.shape[-1]) if words \
+                else None
         found = output["segments"][0]
         for found_segment in found:  # text and timestamps, no end-of-text or other special tokens
             history += [token for token in found_segment["tokens"].tolist()
                         if token < generation.eos_token_id or token >= timestamp_begin]
-        offset = seek / rate  # seconds
-        for found_segment in found:
-            decoded = tokenizer.decode([token for token in found_segment["tokens"].tolist() if token < timestamp_begin],
-                                       skip_special_tokens=True)
-            if decoded.strip():
-                texts.append(decoded)
-                segments.append(to_segment({"timestamp": (offset + float(found_segment["start"]),
-                                                          offset + float(found_segment["end"])), "text": decoded},
-                                           duration))
-                if words:
-                    # Words may end past the segment's closing timestamp (as on faster-whisper, whose segments
-                    # then end with their last word): timed inside the audio, the segment stretched to hold them.
-                    opened = Segment(start=segments[-1].start, end=round(duration, 3), text="")
-                    timed = segment_words(tokenizer, found_segment, aligned, offset, language, opened)
-                    if timed:
-                        segments[-1].end = max(segments[-1].end, timed[-1].end)
-                    found_words += timed
+        found_texts, found_segments, timed = window_text(tokenizer, found, aligned, seek / rate, duration,
+                                                          language, timestamp_begin)
+        texts += found_texts
+        segments += found_segments
+        found_words += timed
         seek += next_start(output["sequences"][0].tolist(), found, timestamp_begin, generation.eos_token_id,
                            len(piece), rate)
         finished = len(samples) - seek < MIN_TAIL_SECONDS * rate
@@ -153,6 +141,34 @@ def stream_whisper(
         yield TranscriptionStep(result=TranscriptionResult(model=spec.id, text="", language=language,
                                                            language_probability=probability,
                                                            language_candidates=guesses), done=total, total=total)
+
+
+def window_text(tokenizer: Any, found: list[dict[str, Any]], aligned: tuple[list[float], list[float]] | None,
+                offset: float, duration: float, language: str | None, timestamp_begin: int
+                ) -> tuple[list[str], list[Segment], list[Word]]:
+    """The texts (as decoded, with their leading spaces), segments and words of one window's `found` segments
+    (generate's "segments"), `offset` seconds into audio of `duration` seconds; words only when `aligned` (`align`'s
+    times and probabilities of the window's sequence) is given."""
+    texts: list[str] = []
+    segments: list[Segment] = []
+    found_words: list[Word] = []
+    for found_segment in found:
+        decoded = tokenizer.decode([token for token in found_segment["tokens"].tolist() if token < timestamp_begin],
+                                   skip_special_tokens=True)
+        if not decoded.strip():
+            continue
+        texts.append(decoded)
+        segments.append(to_segment({"timestamp": (offset + float(found_segment["start"]),
+                                                  offset + float(found_segment["end"])), "text": decoded}, duration))
+        if aligned is not None:
+            # Words may end past the segment's closing timestamp (as on faster-whisper, whose segments then end
+            # with their last word): timed inside the audio, the segment stretched to hold them.
+            opened = Segment(start=segments[-1].start, end=round(duration, 3), text="")
+            timed = segment_words(tokenizer, found_segment, aligned, offset, language, opened)
+            if timed:
+                segments[-1].end = max(segments[-1].end, timed[-1].end)
+            found_words += timed
+    return texts, segments, found_words
 
 
 def next_start(tokens: list[int], found: list[dict[str, Any]], timestamp_begin: int, end_of_text: int, window: int,

@@ -21,9 +21,10 @@ from backend.speech.transcript import (  # noqa: F401  (the task's result types,
     TranscriptionStep,
     asr_pipeline,
 )
-from backend.speech.vad import VAD_RATE, restore_times, speech_only
+from backend.speech.vad import VAD_RATE, restore_times, speech_windows
 from backend.speech.video_audio import is_video, video_audio
 from backend.speech.whisper import beams_for, stream_whisper, stream_whisper_ctranslate2
+from backend.speech.whisper_batched import stream_speech_windows
 
 TASKS = ("transcribe", "translate")  # "translate" means speech in another language -> English text
 TRANSLATING_FAMILIES = ("whisper", "xls_r_translation")  # the families that can translate
@@ -101,28 +102,26 @@ def stream_transcription(
         if spec.family == "whisper":
             if beam_size is None:
                 beams = beams_for(None, engine, loaded.device.type)
-            stream = stream_whisper_ctranslate2 if engine == "ctranslate2" else stream_whisper
-            timemap, speech_s = None, None
-            if vad:  # only the speech is decoded; its times are mapped back onto the audio's
-                samples, timemap = speech_only(samples)
-                speech_s = len(samples) / rate
-            if len(samples) == 0:  # no speech at all: nothing to invent
+            if not vad:  # the whole audio, 30 s window after window, each with the text before it as a prompt
+                stream = stream_whisper_ctranslate2 if engine == "ctranslate2" else stream_whisper
+                yield from stream_with_engine(stream(loaded, spec, samples, duration, code, task, beams,
+                                                     words=word_timestamps, candidates=allowed), engine, precision)
+                return
+            # Only the speech, in windows decoded several at once; its times mapped back onto the audio's.
+            speech, timemap, windows = speech_windows(samples)
+            total = max(1, math.ceil(duration))  # progress in seconds of the audio sent, not of the speech kept
+            if not windows:  # no speech at all: nothing to invent
                 yield TranscriptionStep(result=TranscriptionResult(
                     model=spec.id, text="", language=code, language_probability=1.0 if code else None,
-                    engine=engine, precision=precision, speech_s=0.0),
-                    done=max(1, math.ceil(duration)), total=max(1, math.ceil(duration)))
+                    engine=engine, precision=precision, speech_s=0.0), done=total, total=total)
                 return
-            for step in stream(loaded, spec, samples, len(samples) / rate, code, task, beams, words=word_timestamps,
-                               candidates=allowed):
-                step.result.engine, step.result.precision = engine, precision
-                if timemap is not None:
-                    restore_times(step.result, timemap, speech_s)
-                    # Progress in seconds of the audio sent, not of the speech kept.
-                    total = max(1, math.ceil(duration))
-                    done = total if step.done == step.total else min(
-                        total - 1, math.floor(timemap.get_original_time(step.done)))
-                    step = TranscriptionStep(result=step.result, done=done, total=total)
-                yield step
+            for step in stream_with_engine(stream_speech_windows(loaded, spec, engine, speech, windows, code, task,
+                                                                 beams, words=word_timestamps, candidates=allowed),
+                                           engine, precision):
+                restore_times(step.result, timemap, len(speech) / rate)
+                done = total if step.done == step.total else min(
+                    total - 1, math.floor(timemap.get_original_time(step.done)))
+                yield TranscriptionStep(result=step.result, done=done, total=total)
             return
         with compute.model_work():
             result = transcribe_ctc(asr_pipeline(loaded), spec, samples, duration)
@@ -130,6 +129,14 @@ def stream_transcription(
         result.words = []
     result.engine, result.precision = engine, precision
     yield TranscriptionStep(result=result, done=1, total=1)
+
+
+def stream_with_engine(steps: Iterator[TranscriptionStep], engine: str, precision: str
+                       ) -> Iterator[TranscriptionStep]:
+    """The steps, each result saying which engine and precision made it."""
+    for step in steps:
+        step.result.engine, step.result.precision = engine, precision
+        yield step
 
 
 def speech_language(language: str | None, spec: ModelSpec) -> str | None:
