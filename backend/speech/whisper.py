@@ -10,7 +10,9 @@ windows merge badly when one window holds several passes.
   timestamps, the next window where the last finished segment ends. Each window's segments are final, so the text
   so far is streamed after every window.
 - CTranslate2: faster-whisper's own sequential `WhisperModel.transcribe`, which seeks the same way, streamed
-  segment by segment.
+  segment by segment; word times are the app's, after each window (`window_words`), so they change nothing decoded.
+
+With VAD on, the speech windows are decoded in batches instead (whisper_batched.py).
 
 Both decode each window once with the previous windows' text as a prompt (with its timestamps: a text-only prompt
 made real Whisper base stop writing timestamps, one 30 s segment per window), as openai/whisper and faster-whisper
@@ -209,7 +211,9 @@ def stream_whisper_ctranslate2(
             samples, language=language, task=task, beam_size=beams, best_of=1, temperature=0.0,
             condition_on_previous_text=True,  # the previous windows' text as the prompt, as on torch
             log_prob_threshold=None, no_speech_threshold=None, compression_ratio_threshold=None,
-            vad_filter=False, without_timestamps=False, word_timestamps=words,
+            # Words are timed here after each window (`window_words`), not by faster-whisper's word_timestamps,
+            # which also moves the next window's start to the last word's end: the text would change with them.
+            vad_filter=False, without_timestamps=False, word_timestamps=False,
             # No max_new_tokens: faster-whisper refuses one that does not fit beside the prompt in the decoder's 448
             # positions; without it, it decodes up to openai/whisper's sample_len (224) per window.
             max_new_tokens=None)
@@ -219,18 +223,39 @@ def stream_whisper_ctranslate2(
     total = max(1, math.ceil(duration))
     segments: list[Segment] = []
     texts: list[str] = []  # as decoded, with leading spaces
+    window: list[tuple[int, Any]] = []  # the last window's segments (index in `segments`, faster-whisper's Segment)
+    encoding: Any = None  # that window's encoder output
+    last_speech = 0.0  # seconds: where the speech before the window ended (faster-whisper's word rules use it)
+
+    def time_words() -> None:  # the last window's words; its segments moved to them
+        nonlocal last_speech
+        from faster_whisper.tokenizer import Tokenizer
+
+        tokenizer = Tokenizer(runner.hf_tokenizer, runner.model.is_multilingual, task=task, language=detected)
+        timed, last_speech = window_words(runner, tokenizer, encoding, [piece for _, piece in window],
+                                          len(samples), last_speech)
+        for (index, piece), found in zip(window, timed, strict=True):
+            segments[index] = to_segment({"timestamp": (found["start"], found["end"]), "text": piece.text}, duration)
+            found_words.extend(timed_word(word["word"], word["start"], word["end"], word["probability"],
+                                          segments[index]) for word in found["words"] if word["word"].strip())
+
     decoded = iter(pieces)  # a generator: each window is decoded when its first segment is asked for
     while True:
         with compute.model_work():
             piece = next(decoded, None)
+            if words and window and (piece is None or piece.seek != window[0][1].seek):
+                time_words()  # the window is finished (its encoding is still held)
+                window = []
+            if words and piece is not None and not window:
+                # The window was encoded in this very call, under this lock: the runner's last encoding is its.
+                encoding = runner.encode.output
         if piece is None:
             break
         if piece.text.strip():
             texts.append(piece.text)
             segments.append(to_segment({"timestamp": (piece.start, piece.end), "text": piece.text}, duration))
-            found_words += [timed_word(word.word, word.start, word.end, word.probability, segments[-1])
-                            for word in piece.words or () if word.word.strip()]
-        yield TranscriptionStep(result=TranscriptionResult(
+            window.append((len(segments) - 1, piece))
+        yield TranscriptionStep(result=TranscriptionResult(  # words come with the window after theirs
             model=spec.id, text="".join(texts).strip(), language=detected,
             segments=list(segments), language_probability=probability, language_candidates=guesses,
             words=list(found_words)),
@@ -239,6 +264,31 @@ def stream_whisper_ctranslate2(
         model=spec.id, text="".join(texts).strip(), language=detected,
         segments=segments, language_probability=probability, language_candidates=guesses, words=found_words),
         done=total, total=total)
+
+
+def window_words(runner: Any, tokenizer: Any, encoding: Any, pieces: list[Any], samples: int, last_speech: float
+                 ) -> tuple[list[dict[str, Any]], float]:
+    """faster-whisper's words for one decoded window's segments (its `Segment`s, all with the window's `seek`), from
+    the window's `encoding` (encoder output), in audio of `samples` samples: per segment a dict with its "start" and
+    "end" moved to its words and its "words" ({"word", "start", "end", "probability"}, seconds), and the new
+    `last_speech` (seconds). One alignment pass over the window's text, as faster-whisper's own `add_word_timestamps`
+    does inside its `transcribe`."""
+    seek = pieces[0].seek  # mel frames: the window's start
+    frames = min(runner.feature_extractor.nb_max_frames, samples // runner.feature_extractor.hop_length - seek)
+    found = [{"tokens": piece.tokens, "start": piece.start, "end": piece.end, "seek": seek} for piece in pieces]
+    prepend, append = punctuation_rules()
+    last_speech = runner.add_word_timestamps([found], tokenizer, encoding, frames, prepend, append, last_speech)
+    return found, last_speech
+
+
+def punctuation_rules() -> tuple[str, str]:
+    """The punctuation faster-whisper joins to the word after it and to the word before it (its defaults)."""
+    import inspect
+
+    from faster_whisper import WhisperModel
+
+    defaults = inspect.signature(WhisperModel.transcribe).parameters
+    return defaults["prepend_punctuations"].default, defaults["append_punctuations"].default
 
 
 def first_window_languages(runner: Any, samples: np.ndarray) -> list[tuple[str, float]]:

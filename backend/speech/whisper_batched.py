@@ -14,7 +14,6 @@ word against the same windows decoded one after another with it, BENCHMARKS.md).
 deterministic, and alike on both engines.
 """
 
-import inspect
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from backend.speech.whisper import (
     WHISPER_CHUNK_SECONDS,
     language_guesses,
     next_start,
+    punctuation_rules,
     top_languages,
     window_text,
 )
@@ -172,7 +172,6 @@ def decode_ctranslate2(loaded: models.LoadedModel, pieces: list[np.ndarray], off
     """Pieces of at most 30 s decoded together by CTranslate2 (one encoder pass and one `generate` for all), after
     the previous text's `prompt` tokens when given, split into segments and timed into words by faster-whisper's own
     code, as its sequential `transcribe` does."""
-    from faster_whisper import WhisperModel
     from faster_whisper.audio import pad_or_trim
     from faster_whisper.tokenizer import Tokenizer
     from faster_whisper.transcribe import get_suppressed_tokens
@@ -203,9 +202,8 @@ def decode_ctranslate2(loaded: models.LoadedModel, pieces: list[np.ndarray], off
         found = [[{**segment, "seek": round(offset * runner.frames_per_second)} for segment in segments]
                  for (segments, _, _), offset in zip(split, offsets, strict=True)]
         if words:  # sets each segment's "words", and moves its start and end to them
-            defaults = inspect.signature(WhisperModel.transcribe).parameters
-            runner.add_word_timestamps(found, tokenizer, encoded, frames, defaults["prepend_punctuations"].default,
-                                       defaults["append_punctuations"].default, last_speech_timestamp=0.0)
+            runner.add_word_timestamps(found, tokenizer, encoded, frames, *punctuation_rules(),
+                                       last_speech_timestamp=0.0)
     decoded = []
     for segments, (_, seek, _), offset, samples in zip(found, split, offsets, pieces, strict=True):
         piece = Decoded(resume=seek * extractor.hop_length,  # mel frames -> samples

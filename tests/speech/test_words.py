@@ -45,6 +45,16 @@ def test_whisper_gives_words_inside_the_audio_and_their_segments(whisper_engine:
     assert transcribe(speech_3s, model=WHISPER, language="en", vad=False).words == []  # only when asked
 
 
+def test_word_timestamps_do_not_change_the_text(whisper_engine: str, speech_45s: Path) -> None:
+    """Words are timed after each window is decoded: asking for them changes neither the text nor where windows
+    start (faster-whisper's own word_timestamps moves the next window to the last word's end)."""
+    plain = transcribe(speech_45s, model=WHISPER, language="en", vad=False)
+    timed = transcribe(speech_45s, model=WHISPER, language="en", vad=False, word_timestamps=True)
+    assert timed.text == plain.text and len(timed.segments) == len(plain.segments)
+    assert timed.words
+    check_words(timed.to_json(), 45.0)
+
+
 def test_ctc_words_come_from_the_frame_alignment(models_dir: Path, speech_3s: Path) -> None:
     result = transcribe(speech_3s, model="facebook/wav2vec2-base-960h", word_timestamps=True).to_json()
     check_words(result, 3.0)
