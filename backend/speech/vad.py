@@ -21,7 +21,8 @@ def speech_windows(samples: np.ndarray) -> tuple[np.ndarray, SpeechTimestampsMap
     and the joined speech cut into windows of at most WINDOW_S, as (start, end) in samples of the joined speech.
 
     Windows end where one stretch of speech ends and the next begins: a stretch longer than a window is split by the
-    VAD itself at its last pause before WINDOW_S (Silero's `max_speech_duration_s`), so words are not cut.
+    VAD itself at its last pause (98 ms or more) before WINDOW_S, or at WINDOW_S when it has none (Silero's
+    `max_speech_duration_s`), so words are not cut where speech pauses.
     """
     # faster-whisper's defaults (threshold 0.5, speech padded by 400 ms, gaps under 2 s kept), stretches <= 30 s.
     chunks = get_speech_timestamps(samples, VadOptions(max_speech_duration_s=WINDOW_S),
