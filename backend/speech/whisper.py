@@ -227,11 +227,13 @@ def stream_whisper_ctranslate2(
     encoding: Any = None  # that window's encoder output
     last_speech = 0.0  # seconds: where the speech before the window ended (faster-whisper's word rules use it)
 
-    def time_words() -> None:  # the last window's words; its segments moved to them
-        nonlocal last_speech
+    if words:
         from faster_whisper.tokenizer import Tokenizer
 
         tokenizer = Tokenizer(runner.hf_tokenizer, runner.model.is_multilingual, task=task, language=detected)
+
+    def time_words() -> None:  # the last window's words; its segments moved to them
+        nonlocal last_speech
         timed, last_speech = window_words(runner, tokenizer, encoding, [piece for _, piece in window],
                                           len(samples), last_speech)
         for (index, piece), found in zip(window, timed, strict=True):
